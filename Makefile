@@ -1,0 +1,53 @@
+# Two commands: `make run` (the assistant) and `make test` (everything). See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+.PHONY: help run shell install install-dev model test test-quick lint validate nlu-gate stories rasa-test-report faq-sheet report bench cluster clean
+
+help:
+	@echo "make run    — installe, entraîne si besoin, démarre l'assistant (REST, socket.io, pages de démo)"
+	@echo "make shell  — la même chose avec « rasa shell » pour tester les réponses au clavier"
+	@echo "make test   — tous les tests (données, unitaires, conversations, NLU, serveur, navigateur)"
+
+run:
+	@bash scripts/run.sh server
+
+shell:
+	@bash scripts/run.sh shell
+
+install:
+	@bash -c 'source scripts/common.sh && ensure_venv requirements.txt'
+
+install-dev:
+	@bash -c 'source scripts/common.sh && ensure_venv requirements-dev.txt'
+
+model: install
+	@bash -c 'source scripts/common.sh && ensure_model'
+
+test:
+	@bash scripts/test.sh
+
+lint: install-dev
+	.venv/bin/ruff check bot actions rasa_ext tests bench scripts
+
+validate: install
+	.venv/bin/rasa data validate --fail-on-warnings
+
+# rasa test results: intent report, confusion matrix image, story results (results/).
+rasa-test-report: model
+	bash scripts/rasa_test_report.sh
+
+faq-sheet: install
+	.venv/bin/python -m bot.cli faq-sheet
+
+report: install
+	.venv/bin/python -m bot.cli report
+
+bench: model
+	bash bench/run.sh
+
+cluster: model
+	bash scripts/cluster.sh
+
+clean:
+	rm -rf models results artifacts var .pytest_cache

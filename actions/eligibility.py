@@ -1,0 +1,167 @@
+"""The eligibility self-test: a Rasa form whose questions and rules live in bot/eligibility.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot import eligibility, place_answers
+from bot.eligibility import DONT_KNOW
+from bot.knowledge import today
+
+FORM = "eligibility_form"
+MAX_FAILED_TRIES = 2
+
+
+def answers_of(tracker: Tracker) -> dict[str, Any]:
+    return {slot: tracker.get_slot(slot) for slot in eligibility.load_rules().slots}
+
+
+class ValidateEligibilityForm(FormValidationAction):
+    """Asks only the questions that apply and understands free-text answers."""
+
+    def name(self) -> str:
+        return "validate_eligibility_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        return eligibility.required_slots(answers_of(tracker))
+
+    def _reject(
+        self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker, *, dont_know: bool
+    ) -> dict[str, Any]:
+        """Explain (je ne sais pas) or say it was not understood; help after repeated failures."""
+        if dont_know:
+            dispatcher.utter_message(response=f"utter_explain_{slot}")
+            return {slot: None}
+        failures = int(tracker.get_slot("form_retries") or 0) + 1
+        dispatcher.utter_message(response="utter_not_understood_answer")
+        if failures >= MAX_FAILED_TRIES:
+            dispatcher.utter_message(response="utter_form_help")
+            failures = 0
+        return {slot: None, "form_retries": float(failures)}
+
+    def _accept(self, slot: str, value: Any) -> dict[str, Any]:
+        return {slot: value, "form_retries": 0.0}
+
+    def _validate_yes_no(
+        self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        answer = eligibility.parse_yes_no(str(value or ""))
+        if answer in (None, DONT_KNOW):
+            return self._reject(slot, dispatcher, tracker, dont_know=answer == DONT_KNOW)
+        return self._accept(slot, answer)
+
+    def validate_structure_type(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        structure = eligibility.parse_structure(str(value or ""))
+        if structure in (None, DONT_KNOW):
+            return self._reject(
+                "structure_type", dispatcher, tracker, dont_know=structure == DONT_KNOW
+            )
+        return self._accept("structure_type", structure)
+
+    def validate_cd_agreement(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
+        return self._validate_yes_no("cd_agreement", value, dispatcher, tracker)
+
+    def validate_group_has_cd(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
+        return self._validate_yes_no("group_has_cd", value, dispatcher, tracker)
+
+    def validate_group_has_pe(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
+        return self._validate_yes_no("group_has_pe", value, dispatcher, tracker)
+
+    def validate_exp_beneficiaries(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
+        return self._validate_yes_no("exp_beneficiaries", value, dispatcher, tracker)
+
+    def validate_exp_public_knowledge(
+        self, value: Any, dispatcher, tracker, domain
+    ) -> dict[str, Any]:
+        return self._validate_yes_no("exp_public_knowledge", value, dispatcher, tracker)
+
+    def validate_exp_spie_principles(
+        self, value: Any, dispatcher, tracker, domain
+    ) -> dict[str, Any]:
+        return self._validate_yes_no("exp_spie_principles", value, dispatcher, tracker)
+
+    def validate_exp_implementation(
+        self, value: Any, dispatcher, tracker, domain
+    ) -> dict[str, Any]:
+        return self._validate_yes_no("exp_implementation", value, dispatcher, tracker)
+
+    def validate_other_partners(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "")
+        if eligibility.parse_yes_no(text) == DONT_KNOW:
+            return self._reject("other_partners", dispatcher, tracker, dont_know=True)
+        partners = eligibility.parse_partners(text)
+        if partners is None:
+            return self._reject("other_partners", dispatcher, tracker, dont_know=False)
+        return self._accept("other_partners", partners)
+
+    def validate_departement(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "")
+        if eligibility.parse_yes_no(text) == DONT_KNOW:
+            return self._reject("departement", dispatcher, tracker, dont_know=True)
+        outcome = place_answers.departement_from_text(text)
+        if outcome.code:
+            return self._accept("departement", outcome.code)
+        dispatcher.utter_message(text=outcome.message, buttons=outcome.buttons)
+        return {"departement": None}
+
+
+class ActionResetEligibility(Action):
+    """Clears the answers of a previous test; the département, once known, is kept."""
+
+    def name(self) -> str:
+        return "action_reset_eligibility"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        slots = [s for s in eligibility.load_rules().slots if s != "departement"]
+        return [SlotSet(slot, None) for slot in slots] + [
+            SlotSet("form_retries", 0.0),
+            SlotSet("eligibility_result", None),
+            SlotSet("requested_slot", None),
+        ]
+
+
+class ActionEligibilityResult(Action):
+    """Verdict, unmet conditions with what to do, SPIE and date notes, then the contact."""
+
+    def name(self) -> str:
+        return "action_eligibility_result"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        answers = answers_of(tracker)
+        verdict = eligibility.evaluate(answers)
+        dispatcher.utter_message(text=eligibility.format_verdict(verdict, today()))
+        departement = answers.get("departement")
+        if departement:
+            reply = place_answers.contact_for_departement(departement, with_spie_status=True)
+            dispatcher.utter_message(text=reply.message)
+        dispatcher.utter_message(
+            text="Voulez-vous refaire le test ou poser une autre question ?",
+            buttons=[
+                {"title": "Refaire le test", "payload": "/restart_test"},
+                {"title": "Qui peut candidater ?", "payload": "Qui peut candidater ?"},
+                {"title": "Les dates", "payload": "/ask_dates"},
+            ],
+        )
+        result = "eligible" if verdict.eligible else "not_eligible"
+        return [SlotSet("eligibility_result", result)]

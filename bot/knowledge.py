@@ -1,0 +1,109 @@
+"""Facts and dates of the call (from bot/data/call.yml) and the date-aware deadline answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from bot import DATA_DIR
+
+CALL_FILE = DATA_DIR / "call.yml"
+MONTHS = (
+    "janvier", "février", "mars", "avril", "mai", "juin",
+    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CallDates:
+    launch: dt.date
+    deadline: dt.date  # inclusive
+    selection: str
+    implementation: str
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str
+    short_name: str
+    source: str
+    source_url: str
+    dates: CallDates
+
+
+@lru_cache(maxsize=4)
+def load_call(path: Path = CALL_FILE) -> Call:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    dates = raw["dates"]
+    return Call(
+        name=raw["name"],
+        short_name=raw["short_name"],
+        source=raw["source"],
+        source_url=raw["source_url"],
+        dates=CallDates(
+            launch=_as_date(dates["launch"]),
+            deadline=_as_date(dates["deadline"]),
+            selection=str(dates["selection"]),
+            implementation=str(dates["implementation"]),
+        ),
+    )
+
+
+def _as_date(value: object) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def today() -> dt.date:
+    """Today's date; `SPIE_TODAY=YYYY-MM-DD` overrides it (demonstrations, conversation tests)."""
+    forced = os.environ.get("SPIE_TODAY")
+    return dt.date.fromisoformat(forced) if forced else dt.date.today()
+
+
+def french_date(day: dt.date) -> str:
+    first = "1er" if day.day == 1 else str(day.day)
+    return f"{first} {MONTHS[day.month - 1]} {day.year}"
+
+
+def is_open(on: dt.date, call: Call | None = None) -> bool:
+    call = call or load_call()
+    return call.dates.launch <= on <= call.dates.deadline
+
+
+def deadline_status(on: dt.date, call: Call | None = None) -> str:
+    """One sentence comparing `on` with the call's dates."""
+    call = call or load_call()
+    launch, deadline = call.dates.launch, call.dates.deadline
+    if on < launch:
+        return f"L'appel n'est pas encore ouvert : il sera lancé le {french_date(launch)}."
+    if on <= deadline:
+        days_left = (deadline - on).days
+        if days_left == 0:
+            return "L'appel est ouvert : aujourd'hui est le dernier jour pour déposer votre projet."
+        plural = "s" if days_left > 1 else ""
+        return f"L'appel est ouvert : il vous reste {days_left} jour{plural} pour déposer votre projet."
+    return (
+        f"Cet appel est clos : la date limite était le {french_date(deadline)} inclus, "
+        "il n'est plus possible d'y répondre."
+    )
+
+
+def dates_answer(on: dt.date | None = None, call: Call | None = None) -> str:
+    """The calendar of the call with the deadline compared with `on` (today by default)."""
+    call = call or load_call()
+    on = on or today()
+    d = call.dates
+    return (
+        f"{deadline_status(on, call)}\n"
+        f"• Lancement : {french_date(d.launch)}\n"
+        f"• Date limite de dépôt : {french_date(d.deadline)} inclus\n"
+        f"• Sélection : {d.selection}\n"
+        f"• Mise en œuvre des projets : {d.implementation}\n"
+        f"Source : {call.source}."
+    )

@@ -1,0 +1,33 @@
+"""Text normalisation shared by the resolver, the rules and the actions."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "´": "'"})
+_SPACES = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def fold(text: str) -> str:
+    """Lower case, no accents, straight apostrophes, single spaces: the key used for matching."""
+    text = strip_accents(text.translate(_APOSTROPHES)).lower()
+    text = text.replace("œ", "oe").replace("æ", "ae")
+    return _SPACES.sub(" ", text).strip()
+
+
+def clean_user_text(text: str, max_chars: int) -> tuple[str, bool]:
+    """Remove control characters and collapse spaces; cut at `max_chars`.
+
+    Returns the cleaned text and whether it was cut.
+    """
+    text = _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
+    if len(text) <= max_chars:
+        return text, False
+    return text[:max_chars].rstrip(), True

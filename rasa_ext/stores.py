@@ -1,0 +1,75 @@
+"""Tracker and lock stores configured from environment URLs (see README, "Configuration")."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from rasa.core.lock import TicketLock
+from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
+from rasa.core.tracker_store import SQLTrackerStore
+from sqlalchemy.engine import make_url
+
+from bot.config import tracker_db_url
+
+logger = logging.getLogger(__name__)
+
+
+class UrlSQLTrackerStore(SQLTrackerStore):
+    """Rasa's SQL tracker store, configured by one URL (`TRACKER_DB_URL`) instead of parts."""
+
+    def __init__(self, domain: Any = None, event_broker: Any = None, url: str | None = None,
+                 **kwargs: Any) -> None:
+        parsed = make_url(url or tracker_db_url())
+        if parsed.get_backend_name() == "sqlite" and parsed.database:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        logger.info("Tracker store: %s", parsed.render_as_string(hide_password=True))
+        super().__init__(
+            domain=domain,
+            dialect=parsed.drivername,
+            host=parsed.host,
+            port=parsed.port,
+            db=parsed.database or "",
+            username=parsed.username,
+            password=parsed.password,
+            event_broker=event_broker,
+            query=dict(parsed.query) or None,
+            **kwargs,
+        )
+
+
+def _redis_lock_store(url: str) -> RedisLockStore:
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss"):
+        raise ValueError(f"REDIS_URL invalide : {url!r} (attendu : redis://hôte:port/base)")
+    return RedisLockStore(
+        host=parts.hostname or "localhost",
+        port=parts.port or 6379,
+        db=int(parts.path.lstrip("/") or 1),
+        username=parts.username,
+        password=parts.password,
+        use_ssl=parts.scheme == "rediss",
+        key_prefix=os.environ.get("REDIS_KEY_PREFIX") or None,
+    )
+
+
+class EnvLockStore(LockStore):
+    """Redis lock store when `REDIS_URL` is set (several servers), in-memory otherwise."""
+
+    def __init__(self, endpoint_config: Any = None) -> None:
+        url = os.environ.get("REDIS_URL")
+        self._store: LockStore = _redis_lock_store(url) if url else InMemoryLockStore()
+        logger.info("Lock store: %s", "Redis" if url else "in-memory (one server only)")
+        super().__init__()
+
+    def get_lock(self, conversation_id: str) -> TicketLock | None:
+        return self._store.get_lock(conversation_id)
+
+    def delete_lock(self, conversation_id: str) -> None:
+        self._store.delete_lock(conversation_id)
+
+    def save_lock(self, lock: TicketLock) -> None:
+        self._store.save_lock(lock)

@@ -1,0 +1,83 @@
+# Shared by scripts/*.sh: the virtual environment, the model, the database. Source it.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${VENV:-$ROOT/.venv}"
+PY="$VENV/bin/python"
+MODEL="$ROOT/models/current.tar.gz"
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+export RASA_TELEMETRY_ENABLED=false
+export TF_CPP_MIN_LOG_LEVEL=2
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf '\033[31mErreur : %s\033[0m\n' "$*" >&2; exit 1; }
+
+# Rasa 3.6 needs Python 3.10: python3.10 on PATH, or python3 resolving to 3.10 (pyenv + .python-version).
+find_python() {
+  local candidate
+  for candidate in python3.10 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 &&
+       "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then
+      command -v "$candidate"; return 0
+    fi
+  done
+  die "Python 3.10 est introuvable (Rasa 3.6 ne fonctionne ni avec 3.11 ni avec 3.9).
+Installez-le (paquet python3.10, ou « pyenv install 3.10 » : le fichier .python-version le sélectionne), puis relancez."
+}
+
+# Installs (or updates) the virtual environment when a requirements file changed.
+ensure_venv() {
+  local requirements="${1:-requirements.txt}" stamp wanted
+  stamp="$VENV/.installed-$(basename "$requirements" .txt)"
+  wanted="$(cat "$ROOT/$requirements" "$ROOT/requirements.txt" "$ROOT/constraints.txt" "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] && [ -x "$PY" ]; then return 0; fi
+  if [ ! -x "$PY" ]; then
+    local python; python="$(find_python)"
+    say "Création de l'environnement virtuel ($("$python" --version)) dans $VENV"
+    "$python" -m venv "$VENV"
+  fi
+  say "Installation des dépendances ($requirements) — quelques minutes la première fois"
+  "$PY" -m pip install --quiet --disable-pip-version-check --upgrade "pip==24.0"
+  "$PY" -m pip install --quiet --disable-pip-version-check -r "$ROOT/$requirements" -c "$ROOT/constraints.txt"
+  "$PY" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e "$ROOT"
+  echo "$wanted" > "$stamp"
+}
+
+# Fingerprint of everything the model is trained from.
+training_fingerprint() {
+  (cd "$ROOT" && cat config.yml domain.yml $(find data -name '*.yml' | sort) | sha256sum | cut -c1-16)
+}
+
+# Trains the model when it is missing, stale or unreadable.
+ensure_model() {
+  local fingerprint; fingerprint="$(training_fingerprint)"
+  if [ -f "$MODEL" ] && ! tar -tzf "$MODEL" >/dev/null 2>&1; then
+    say "Le modèle $MODEL est illisible (fichier corrompu) : il est supprimé et réentraîné."
+    rm -f "$MODEL" "$ROOT/models/.fingerprint"
+  fi
+  if [ -f "$MODEL" ] && [ "$(cat "$ROOT/models/.fingerprint" 2>/dev/null)" = "$fingerprint" ]; then
+    return 0
+  fi
+  say "Entraînement du modèle (environ 2 minutes)"
+  (cd "$ROOT" && "$VENV/bin/rasa" train --fixed-model-name current --out models --quiet) ||
+    die "l'entraînement a échoué : lancez « $VENV/bin/rasa data validate » pour voir l'erreur dans les données."
+  echo "$fingerprint" > "$ROOT/models/.fingerprint"
+}
+
+# Builds the places and contacts database (SQLite by default) if needed.
+ensure_database() {
+  "$PY" -m bot.cli db build >/dev/null || die "la base des lieux et contacts n'a pas pu être construite (DATABASE_URL=${DATABASE_URL:-défaut})."
+}
+
+# Waits until URL answers, or fails after SECONDS.
+wait_for() {
+  local url="$1" seconds="${2:-120}" name="${3:-service}" i
+  for ((i = 0; i < seconds * 2; i++)); do
+    if "$PY" - "$url" <<'PYEOF' 2>/dev/null; then return 0; fi
+import sys, urllib.request
+urllib.request.urlopen(sys.argv[1], timeout=2)
+PYEOF
+    sleep 0.5
+  done
+  die "$name ne répond pas sur $url après ${seconds} s"
+}

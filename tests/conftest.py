@@ -1,0 +1,23 @@
+"""Shared fixtures: one real assistant (Rasa + action server) for the whole session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.servers import Assistant
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
+    """The trained model served over REST on free ports; started once, shared by all tests."""
+    running = Assistant(tmp_path_factory.mktemp("assistant")).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def rasa_server(assistant: Assistant) -> Assistant:
+    """Alias used by the browser tests: `.url` is the Rasa base URL."""
+    return assistant

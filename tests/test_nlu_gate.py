@@ -1,0 +1,38 @@
+import json
+
+import pytest
+
+from bot.nlu_gate import evaluate, format_result, load_scores
+
+
+def write_reports(tmp_path, intents: dict, selector: dict | None = None):
+    def report(scores):
+        data = {k: {"precision": v, "recall": v, "f1-score": v, "support": 10} for k, v in scores.items()}
+        data["macro avg"] = {"f1-score": 0.0, "support": 0}
+        data["accuracy"] = 0.9
+        return data
+    (tmp_path / "intent_report.json").write_text(json.dumps(report(intents)))
+    if selector is not None:
+        (tmp_path / "response_selection_report.json").write_text(json.dumps(report(selector)))
+
+
+def test_gate_passes_and_counts_retrieval_intents(tmp_path):
+    write_reports(tmp_path, {"greet": 1.0, "faq": 0.98}, {"faq/who_can_apply": 0.96})
+    scores, support = load_scores(tmp_path)
+    assert set(scores) == {"greet", "faq", "faq/who_can_apply"}
+    result = evaluate(scores, support)
+    assert result.passed
+    assert result.macro_f1 == pytest.approx((1.0 + 0.98 + 0.96) / 3)
+    assert "RÉUSSI" in format_result(result)
+
+
+def test_gate_fails_on_one_weak_intent(tmp_path):
+    write_reports(tmp_path, {"greet": 1.0, "deny": 0.80, "affirm": 1.0, "thank": 1.0})
+    result = evaluate(*load_scores(tmp_path))
+    assert not result.passed and result.worst == ("deny", 0.80)
+
+
+def test_gate_fails_on_low_macro_f1(tmp_path):
+    write_reports(tmp_path, {"a": 0.9, "b": 0.9})
+    result = evaluate(*load_scores(tmp_path))
+    assert not result.passed and "ÉCHEC" in format_result(result)

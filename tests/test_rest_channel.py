@@ -1,0 +1,40 @@
+"""Unit tests of the hardened REST channel's input handling (the live server is tested elsewhere)."""
+
+import pytest
+
+from bot.text import clean_user_text, fold
+from rasa_ext.rest_channel import BadRequest, message_text, parse_body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"not json", b"[]", b'"text"', b"42", b"null", b'{"message": "hi"}', b'{"sender": 5}',
+     b'{"sender": ""}', b'{"sender": "' + b"x" * 129 + b'"}', b'{"sender": "a b"}', b"\xff\xfe"],
+)
+def test_bad_bodies_are_refused_with_a_french_reason(body):
+    with pytest.raises(BadRequest) as error:
+        parse_body(body)
+    assert any(word in str(error.value) for word in ("JSON", "sender"))
+
+
+def test_good_body():
+    assert parse_body(b'{"sender": "abc-1", "message": "Bonjour", "metadata": {"a": 1}}') == (
+        "abc-1", "Bonjour", {"a": 1})
+    assert parse_body(b'{"sender": "abc", "message": "x", "metadata": [1]}')[2] is None
+
+
+@pytest.mark.parametrize(("message", "expected"), [("hi", "hi"), (3, "3"), (2.5, "2.5"),
+                                                   (True, ""), (None, ""), ([1], ""), ({"a": 1}, "")])
+def test_message_text(message, expected):
+    assert message_text(message) == expected
+
+
+def test_clean_user_text_cuts_and_strips_control_characters():
+    assert clean_user_text("  a\x00b\tc\n ", 100) == ("a b c", False)
+    text, cut = clean_user_text("é" * 5000, 1000)
+    assert cut and len(text) == 1000
+
+
+def test_fold():
+    assert fold("  L’Île-de-France ") == "l'ile-de-france"
+    assert fold("Cœur") == "coeur"
