@@ -40,11 +40,12 @@ class ValidateEligibilityForm(FormValidationAction):
         self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker, *, dont_know: bool
     ) -> dict[str, Any]:
         """Explain (je ne sais pas) or say it was not understood; help after repeated failures."""
+        rules = eligibility.load_rules()
         if dont_know:
-            dispatcher.utter_message(response=f"utter_explain_{slot}")
+            dispatcher.utter_message(text=rules.question(slot).explain)
             return {slot: None}
         failures = int(tracker.get_slot("form_retries") or 0) + 1
-        dispatcher.utter_message(response="utter_not_understood_answer")
+        dispatcher.utter_message(text=rules.messages["not_understood"])
         if failures >= MAX_FAILED_TRIES:
             dispatcher.utter_message(response="utter_form_help")
             failures = 0
@@ -120,6 +121,29 @@ class ValidateEligibilityForm(FormValidationAction):
             return self._accept("departement", outcome.code)
         dispatcher.utter_message(text=outcome.message, buttons=outcome.buttons)
         return {"departement": None}
+
+
+def _ask_action(slot: str) -> type[Action]:
+    """The action that asks one question of the test (text and buttons from the data file)."""
+
+    class AskQuestion(Action):
+        def name(self) -> str:
+            return f"action_ask_{slot}"
+
+        async def run(
+            self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+        ) -> list[EventType]:
+            question = eligibility.load_rules().question(slot)
+            buttons = [{"title": title, "payload": title} for title in question.buttons]
+            dispatcher.utter_message(text=question.text, buttons=buttons)
+            return []
+
+    AskQuestion.__name__ = AskQuestion.__qualname__ = f"ActionAsk_{slot}"
+    return AskQuestion
+
+
+# One action per question, so that Rasa's form finds `action_ask_<slot>`.
+ASK_ACTIONS = [_ask_action(slot) for slot in eligibility.load_rules().slots]
 
 
 class ActionResetEligibility(Action):

@@ -6,7 +6,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import buttons
-from bot.topics import closest_topics
+from bot.topics import UNCLEAR_MESSAGE, closest_topics
 
 IGNORED_INTENTS = {"nlu_fallback", "faq"}
 
@@ -37,8 +37,5 @@ class ActionSuggestTopics(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         topics = closest_topics(ranked_topic_keys(tracker.latest_message), limit=3)
-        dispatcher.utter_message(
-            text="Je n'ai pas bien compris votre message. Vouliez-vous parler de l'un de ces sujets ?",
-            buttons=buttons(topics),
-        )
+        dispatcher.utter_message(text=UNCLEAR_MESSAGE, buttons=buttons(topics))
         return []

@@ -24,6 +24,9 @@ YES, NO, NOT_YET, DONT_KNOW, SKIP = "yes", "no", "not_yet", "dont_know", "skip"
 class Question:
     slot: str
     kind: str  # structure | yes_no | partners | place
+    text: str
+    explain: str  # the answer to « je ne sais pas »
+    buttons: tuple[str, ...] = ()  # quick replies; each sends its title
     ask_if: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
@@ -44,6 +47,7 @@ class Rules:
     answers: Mapping[str, tuple[str, ...]]
     structures: Mapping[str, tuple[str, ...]]
     partners: Mapping[str, tuple[str, ...]]
+    messages: Mapping[str, str]
 
     @property
     def slots(self) -> tuple[str, ...]:
@@ -79,7 +83,15 @@ def load_rules(path: Path = RULES_FILE) -> Rules:
     return Rules(
         source=raw["source"],
         questions=tuple(
-            Question(q["slot"], q["kind"], _value_sets(q.get("ask_if"))) for q in raw["questions"]
+            Question(
+                slot=q["slot"],
+                kind=q["kind"],
+                text=q["text"],
+                explain=q["explain"],
+                buttons=tuple(q.get("buttons") or ()),
+                ask_if=_value_sets(q.get("ask_if")),
+            )
+            for q in raw["questions"]
         ),
         conditions=tuple(
             Condition(
@@ -94,6 +106,7 @@ def load_rules(path: Path = RULES_FILE) -> Rules:
         answers=_phrases(raw["answers"]),
         structures=_phrases(raw["structures"]),
         partners=_phrases(raw["partners"]),
+        messages=dict(raw["messages"]),
     )
 
 
@@ -110,7 +123,9 @@ def required_slots(answers: Mapping[str, Any], rules: Rules | None = None) -> li
 def evaluate(answers: Mapping[str, Any], rules: Rules | None = None) -> Verdict:
     rules = rules or load_rules()
     unmet = tuple(
-        c for c in rules.conditions if not (_matches(answers, c.met_if) or _matches(answers, c.or_if))
+        c
+        for c in rules.conditions
+        if not (_matches(answers, c.met_if) or _matches(answers, c.or_if))
     )
     pending = tuple(c for c in unmet if NOT_YET in (answers.get(s) for s in _slots_of(c)))
     return Verdict(eligible=not unmet, unmet=unmet, pending=pending)
@@ -121,6 +136,7 @@ def _slots_of(condition: Condition) -> set[str]:
 
 
 # --- Understanding free-text answers -------------------------------------------------------------
+
 
 def _words(text: str) -> str:
     """Folded text with punctuation turned into spaces, padded for whole-phrase search."""
@@ -163,7 +179,11 @@ def parse_partners(text: str, rules: Rules | None = None) -> list[str] | None:
     """The partner kinds named in the text; [] when the user skips; None when not understood."""
     rules = rules or load_rules()
     words = _words(text)
-    found = [kind for kind, phrases in rules.partners.items() if any(_contains(words, p) for p in phrases)]
+    found = [
+        kind
+        for kind, phrases in rules.partners.items()
+        if any(_contains(words, p) for p in phrases)
+    ]
     if found:
         return found
     if _first_category(text, {SKIP: rules.answers[SKIP]}):
@@ -173,12 +193,15 @@ def parse_partners(text: str, rules: Rules | None = None) -> list[str] | None:
 
 # --- The result as a user reads it ---------------------------------------------------------------
 
+
 def format_verdict(verdict: Verdict, on: date, call: Call | None = None) -> str:
     """The verdict, each unmet condition with what to do, and the date check (French)."""
     if verdict.eligible:
         lines = ["Résultat : d'après vos réponses, votre projet remplit les conditions de l'AMI."]
     else:
-        lines = ["Résultat : d'après vos réponses, votre projet ne remplit pas encore les conditions de l'AMI. À revoir :"]
+        lines = [
+            "Résultat : d'après vos réponses, votre projet ne remplit pas encore les conditions de l'AMI. À revoir :"
+        ]
         for condition in verdict.unmet:
             marker = " (pas encore)" if condition in verdict.pending else ""
             lines.append(f"• {condition.label}{marker} : {condition.advice}")

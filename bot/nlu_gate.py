@@ -45,8 +45,10 @@ def load_scores(results_dir: Path) -> tuple[dict[str, float], dict[str, int]]:
 
 
 def evaluate(
-    scores: dict[str, float], support: dict[str, int],
-    macro_min: float = MACRO_F1_MIN, intent_min: float = INTENT_F1_MIN,
+    scores: dict[str, float],
+    support: dict[str, int],
+    macro_min: float = MACRO_F1_MIN,
+    intent_min: float = INTENT_F1_MIN,
 ) -> GateResult:
     if not scores:
         raise ValueError("aucune intention évaluée : le rapport est vide")

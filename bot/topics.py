@@ -13,6 +13,9 @@ from bot import DATA_DIR
 
 TOPICS_FILE = DATA_DIR / "topics.yml"
 FALLBACK_TOPICS = ("help", "ask_contact")
+UNCLEAR_MESSAGE = (
+    "Je n'ai pas bien compris votre message. Vouliez-vous parler de l'un de ces sujets ?"
+)
 
 
 @dataclass(frozen=True)

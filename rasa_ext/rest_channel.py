@@ -61,7 +61,9 @@ def parse_body(raw: bytes) -> tuple[str, Any, dict[str, Any] | None]:
     except (ValueError, UnicodeDecodeError) as error:
         raise BadRequest("Le corps de la requête doit être un objet JSON valide.") from error
     if not isinstance(body, dict):
-        raise BadRequest("Le corps de la requête doit être un objet JSON : {\"sender\": …, \"message\": …}.")
+        raise BadRequest(
+            'Le corps de la requête doit être un objet JSON : {"sender": …, "message": …}.'
+        )
     sender = body.get("sender")
     if not isinstance(sender, str) or not sender.strip():
         raise BadRequest("Le champ « sender » (identifiant de conversation) est obligatoire.")
@@ -85,6 +87,16 @@ def message_text(message: Any) -> str:
 
 def bot_message(sender: str, text: str) -> dict[str, Any]:
     return {"recipient_id": sender, "text": text}
+
+
+def describe_failure(error: Exception) -> str:
+    """A log line for staff that names the failing service (never the message text)."""
+    module = type(error).__module__ or ""
+    if module.startswith("redis"):
+        return f"lock store (Redis) unreachable: {type(error).__name__}: {error}"
+    if module.startswith(("sqlalchemy", "psycopg2", "sqlite3")):
+        return f"tracker store (SQL database) unreachable: {type(error).__name__}"
+    return type(error).__name__
 
 
 class SafeRestInput(RestInput):
@@ -129,9 +141,11 @@ class SafeRestInput(RestInput):
         try:
             await asyncio.wait_for(on_new_message(message), timeout=TURN_TIMEOUT_SECONDS)
         except asyncio.TimeoutError:
-            logger.error("Turn timed out after %s s (conversation %s)", TURN_TIMEOUT_SECONDS, sender)
+            logger.error(
+                "Turn timed out after %s s (conversation %s)", TURN_TIMEOUT_SECONDS, sender
+            )
         except Exception as error:  # noqa: BLE001 - any failure must still get an answer
-            logger.error("Turn failed (conversation %s): %s", sender, type(error).__name__)
+            logger.error("Turn failed (conversation %s): %s", sender, describe_failure(error))
         if not collector.messages:
             return [bot_message(sender, UNAVAILABLE)]
         return list(collector.messages)

@@ -21,8 +21,9 @@ logger = logging.getLogger(__name__)
 class UrlSQLTrackerStore(SQLTrackerStore):
     """Rasa's SQL tracker store, configured by one URL (`TRACKER_DB_URL`) instead of parts."""
 
-    def __init__(self, domain: Any = None, event_broker: Any = None, url: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, domain: Any = None, event_broker: Any = None, url: str | None = None, **kwargs: Any
+    ) -> None:
         parsed = make_url(url or tracker_db_url())
         if parsed.get_backend_name() == "sqlite" and parsed.database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

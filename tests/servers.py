@@ -66,7 +66,11 @@ class Process:
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.popen = subprocess.Popen(
-            self.args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            self.args,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         try:
@@ -74,7 +78,9 @@ class Process:
         except Exception as error:
             tail = self.log_path.read_text(errors="replace")[-3000:]
             self.stop()
-            raise RuntimeError(f"{self.name} did not start: {error}\n--- log ---\n{tail}") from error
+            raise RuntimeError(
+                f"{self.name} did not start: {error}\n--- log ---\n{tail}"
+            ) from error
 
     def stop(self) -> None:
         if self.popen and self.popen.poll() is None:
@@ -113,14 +119,33 @@ class Assistant:
         self.actions = Process(
             "action server",
             [rasa, "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
-            env, self.workdir / "actions.log", f"http://127.0.0.1:{self.actions_port}/health", 120,
+            env,
+            self.workdir / "actions.log",
+            f"http://127.0.0.1:{self.actions_port}/health",
+            120,
         )
         self.rasa = Process(
             "rasa server",
-            [rasa, "run", "--model", str(MODEL), "--interface", "127.0.0.1",
-             "--port", str(self.rasa_port), "--credentials", "credentials.yml",
-             "--endpoints", "endpoints.yml", "--cors", self.cors],
-            env, self.workdir / "rasa.log", f"{self.url}/webhooks/rest/", 300,
+            [
+                rasa,
+                "run",
+                "--model",
+                str(MODEL),
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(self.rasa_port),
+                "--credentials",
+                "credentials.yml",
+                "--endpoints",
+                "endpoints.yml",
+                "--cors",
+                self.cors,
+            ],
+            env,
+            self.workdir / "rasa.log",
+            f"{self.url}/webhooks/rest/",
+            300,
         )
 
     @property
@@ -133,7 +158,10 @@ class Assistant:
 
     def build_database(self) -> None:
         subprocess.run(
-            [sys.executable, "-m", "bot.cli", "db", "build"], cwd=ROOT, env=self.env, check=True,
+            [sys.executable, "-m", "bot.cli", "db", "build"],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
             stdout=subprocess.DEVNULL,
         )
 

@@ -10,7 +10,12 @@ from bot import eligibility as el
 RULES = el.load_rules()
 STRUCTURES = ("conseil_departemental", "acteur_insertion_emploi", "autre")
 YES_NO = ("yes", "no", "not_yet")
-EXPECTATIONS = ("exp_beneficiaries", "exp_public_knowledge", "exp_spie_principles", "exp_implementation")
+EXPECTATIONS = (
+    "exp_beneficiaries",
+    "exp_public_knowledge",
+    "exp_spie_principles",
+    "exp_implementation",
+)
 
 
 def expected_unmet(answers: dict) -> set[str]:
@@ -26,7 +31,13 @@ def expected_unmet(answers: dict) -> set[str]:
             unmet.add("groupement_cd")
     if answers["group_has_pe"] != "yes":
         unmet.add("groupement_pe")
-    names = dict(zip(EXPECTATIONS, ("beneficiaires", "connaissance_public", "principes_spie", "mise_en_oeuvre")))
+    names = dict(
+        zip(
+            EXPECTATIONS,
+            ("beneficiaires", "connaissance_public", "principes_spie", "mise_en_oeuvre"),
+            strict=True,
+        )
+    )
     unmet |= {names[slot] for slot in EXPECTATIONS if answers[slot] != "yes"}
     return unmet
 
@@ -37,8 +48,13 @@ def all_answer_combinations():
         cd_values = YES_NO if asked_cd else (None,)
         for cd_agreement, group_cd in itertools.product(cd_values, cd_values):
             for pe, *expectations in itertools.product(YES_NO, *(YES_NO,) * 4):
-                answers = {"structure_type": structure, "group_has_pe": pe, "other_partners": [],
-                           "departement": "03", **dict(zip(EXPECTATIONS, expectations))}
+                answers = {
+                    "structure_type": structure,
+                    "group_has_pe": pe,
+                    "other_partners": [],
+                    "departement": "03",
+                    **dict(zip(EXPECTATIONS, expectations, strict=True)),
+                }
                 if asked_cd:
                     answers |= {"cd_agreement": cd_agreement, "group_has_cd": group_cd}
                 yield answers
@@ -59,8 +75,14 @@ def test_every_combination_of_answers():
 
 
 def test_not_yet_is_reported_as_pending():
-    answers = next(a for a in all_answer_combinations() if a["structure_type"] == "conseil_departemental")
-    answers |= {"group_has_pe": "yes", **dict.fromkeys(EXPECTATIONS, "yes"), "exp_implementation": "not_yet"}
+    answers = next(
+        a for a in all_answer_combinations() if a["structure_type"] == "conseil_departemental"
+    )
+    answers |= {
+        "group_has_pe": "yes",
+        **dict.fromkeys(EXPECTATIONS, "yes"),
+        "exp_implementation": "not_yet",
+    }
     verdict = el.evaluate(answers, RULES)
     assert [c.id for c in verdict.pending] == ["mise_en_oeuvre"]
 
@@ -69,14 +91,34 @@ def test_not_yet_is_reported_as_pending():
     ("answers", "expected"),
     [
         ({}, ["structure_type", "group_has_pe", "other_partners", *EXPECTATIONS, "departement"]),
-        ({"structure_type": "conseil_departemental"},
-         ["structure_type", "group_has_pe", "other_partners", *EXPECTATIONS, "departement"]),
-        ({"structure_type": "acteur_insertion_emploi"},
-         ["structure_type", "cd_agreement", "group_has_cd", "group_has_pe", "other_partners",
-          *EXPECTATIONS, "departement"]),
-        ({"structure_type": "autre"},
-         ["structure_type", "cd_agreement", "group_has_cd", "group_has_pe", "other_partners",
-          *EXPECTATIONS, "departement"]),
+        (
+            {"structure_type": "conseil_departemental"},
+            ["structure_type", "group_has_pe", "other_partners", *EXPECTATIONS, "departement"],
+        ),
+        (
+            {"structure_type": "acteur_insertion_emploi"},
+            [
+                "structure_type",
+                "cd_agreement",
+                "group_has_cd",
+                "group_has_pe",
+                "other_partners",
+                *EXPECTATIONS,
+                "departement",
+            ],
+        ),
+        (
+            {"structure_type": "autre"},
+            [
+                "structure_type",
+                "cd_agreement",
+                "group_has_cd",
+                "group_has_pe",
+                "other_partners",
+                *EXPECTATIONS,
+                "departement",
+            ],
+        ),
     ],
 )
 def test_conditional_questions(answers, expected):
@@ -86,12 +128,26 @@ def test_conditional_questions(answers, expected):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Oui", "yes"), ("ouais", "yes"), ("Bien sûr !", "yes"), ("tout à fait", "yes"),
-        ("oui c'est le cas", "yes"), ("OK", "yes"), ("Non", "no"), ("nan", "no"),
-        ("pas du tout", "no"), ("Pas encore", "not_yet"), ("c'est en cours", "not_yet"),
-        ("pas pour l'instant", "not_yet"), ("je ne sais pas", "dont_know"), ("jsp", "dont_know"),
-        ("Je sais pas trop", "dont_know"), ("?", "dont_know"), ("ça veut dire quoi ?", "dont_know"),
-        ("banane", None), ("", None), ("<b>oui</b>", "yes"),
+        ("Oui", "yes"),
+        ("ouais", "yes"),
+        ("Bien sûr !", "yes"),
+        ("tout à fait", "yes"),
+        ("oui c'est le cas", "yes"),
+        ("OK", "yes"),
+        ("Non", "no"),
+        ("nan", "no"),
+        ("pas du tout", "no"),
+        ("Pas encore", "not_yet"),
+        ("c'est en cours", "not_yet"),
+        ("pas pour l'instant", "not_yet"),
+        ("je ne sais pas", "dont_know"),
+        ("jsp", "dont_know"),
+        ("Je sais pas trop", "dont_know"),
+        ("?", "dont_know"),
+        ("ça veut dire quoi ?", "dont_know"),
+        ("banane", None),
+        ("", None),
+        ("<b>oui</b>", "yes"),
     ],
 )
 def test_parse_yes_no(text, expected):
@@ -101,12 +157,17 @@ def test_parse_yes_no(text, expected):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Le conseil départemental", "conseil_departemental"), ("CD", "conseil_departemental"),
+        ("Le conseil départemental", "conseil_departemental"),
+        ("CD", "conseil_departemental"),
         ("c'est le departement", "conseil_departemental"),
         ("Un autre acteur de l'insertion ou de l'emploi", "acteur_insertion_emploi"),
-        ("une asso", "acteur_insertion_emploi"), ("on est une mission locale", "acteur_insertion_emploi"),
-        ("le CCAS", "acteur_insertion_emploi"), ("Une autre structure", "autre"),
-        ("une entreprise", "autre"), ("je ne sais pas", "dont_know"), ("qwerty", None),
+        ("une asso", "acteur_insertion_emploi"),
+        ("on est une mission locale", "acteur_insertion_emploi"),
+        ("le CCAS", "acteur_insertion_emploi"),
+        ("Une autre structure", "autre"),
+        ("une entreprise", "autre"),
+        ("je ne sais pas", "dont_know"),
+        ("qwerty", None),
     ],
 )
 def test_parse_structure(text, expected):
@@ -119,7 +180,10 @@ def test_parse_structure(text, expected):
         ("La CAF et la mission locale", ["missions_locales", "caf"]),
         ("ccas, cap emploi", ["cap_emploi", "ccas_cias"]),
         ("des associations et une entreprise", ["associations", "entreprises"]),
-        ("Passer", []), ("aucun autre", []), ("non", []), ("xyz", None),
+        ("Passer", []),
+        ("aucun autre", []),
+        ("non", []),
+        ("xyz", None),
     ],
 )
 def test_parse_partners(text, expected):
@@ -127,8 +191,11 @@ def test_parse_partners(text, expected):
 
 
 def eligible_answers():
-    return {"structure_type": "conseil_departemental", "group_has_pe": "yes",
-            **dict.fromkeys(EXPECTATIONS, "yes")}
+    return {
+        "structure_type": "conseil_departemental",
+        "group_has_pe": "yes",
+        **dict.fromkeys(EXPECTATIONS, "yes"),
+    }
 
 
 def test_verdict_text_when_eligible_after_the_deadline():

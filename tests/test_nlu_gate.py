@@ -7,10 +7,14 @@ from bot.nlu_gate import evaluate, format_result, load_scores
 
 def write_reports(tmp_path, intents: dict, selector: dict | None = None):
     def report(scores):
-        data = {k: {"precision": v, "recall": v, "f1-score": v, "support": 10} for k, v in scores.items()}
+        data = {
+            k: {"precision": v, "recall": v, "f1-score": v, "support": 10}
+            for k, v in scores.items()
+        }
         data["macro avg"] = {"f1-score": 0.0, "support": 0}
         data["accuracy"] = 0.9
         return data
+
     (tmp_path / "intent_report.json").write_text(json.dumps(report(intents)))
     if selector is not None:
         (tmp_path / "response_selection_report.json").write_text(json.dumps(report(selector)))

@@ -8,8 +8,20 @@ from rasa_ext.rest_channel import BadRequest, message_text, parse_body
 
 @pytest.mark.parametrize(
     "body",
-    [b"", b"not json", b"[]", b'"text"', b"42", b"null", b'{"message": "hi"}', b'{"sender": 5}',
-     b'{"sender": ""}', b'{"sender": "' + b"x" * 129 + b'"}', b'{"sender": "a b"}', b"\xff\xfe"],
+    [
+        b"",
+        b"not json",
+        b"[]",
+        b'"text"',
+        b"42",
+        b"null",
+        b'{"message": "hi"}',
+        b'{"sender": 5}',
+        b'{"sender": ""}',
+        b'{"sender": "' + b"x" * 129 + b'"}',
+        b'{"sender": "a b"}',
+        b"\xff\xfe",
+    ],
 )
 def test_bad_bodies_are_refused_with_a_french_reason(body):
     with pytest.raises(BadRequest) as error:
@@ -19,12 +31,17 @@ def test_bad_bodies_are_refused_with_a_french_reason(body):
 
 def test_good_body():
     assert parse_body(b'{"sender": "abc-1", "message": "Bonjour", "metadata": {"a": 1}}') == (
-        "abc-1", "Bonjour", {"a": 1})
+        "abc-1",
+        "Bonjour",
+        {"a": 1},
+    )
     assert parse_body(b'{"sender": "abc", "message": "x", "metadata": [1]}')[2] is None
 
 
-@pytest.mark.parametrize(("message", "expected"), [("hi", "hi"), (3, "3"), (2.5, "2.5"),
-                                                   (True, ""), (None, ""), ([1], ""), ({"a": 1}, "")])
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [("hi", "hi"), (3, "3"), (2.5, "2.5"), (True, ""), (None, ""), ([1], ""), ({"a": 1}, "")],
+)
 def test_message_text(message, expected):
     assert message_text(message) == expected
 

@@ -19,8 +19,14 @@ def test_closest_topics_are_padded_with_the_menu():
 def test_ranking_uses_the_response_selector_for_faq():
     parse_data = {
         "intent_ranking": [{"name": "nlu_fallback"}, {"name": "faq"}, {"name": "ask_dates"}],
-        "response_selector": {"faq": {"ranking": [
-            {"intent_response_key": "faq/partners"}, {"intent_response_key": "faq/who_can_apply"},
-            {"intent_response_key": "faq/more_info"}]}},
+        "response_selector": {
+            "faq": {
+                "ranking": [
+                    {"intent_response_key": "faq/partners"},
+                    {"intent_response_key": "faq/who_can_apply"},
+                    {"intent_response_key": "faq/more_info"},
+                ]
+            }
+        },
     }
     assert ranked_topic_keys(parse_data) == ["faq/partners", "faq/who_can_apply", "ask_dates"]

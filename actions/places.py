@@ -1,0 +1,44 @@
+"""Actions that depend on a place: whom to contact, is a territory already in the SPIE."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import latest_text, place_mention
+from bot.place_answers import PlaceReply, contact_reply, territory_status_reply
+
+
+def relay(reply: PlaceReply, dispatcher: CollectingDispatcher) -> list[EventType]:
+    """Send the reply; remember the département so that it is not asked again."""
+    dispatcher.utter_message(text=reply.message, buttons=reply.buttons or None)
+    return [SlotSet("departement", reply.code)] if reply.code else []
+
+
+class ActionContact(Action):
+    def name(self) -> str:
+        return "action_contact"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        reply = contact_reply(
+            latest_text(tracker), place_mention(tracker), tracker.get_slot("departement")
+        )
+        return relay(reply, dispatcher)
+
+
+class ActionTerritoryStatus(Action):
+    def name(self) -> str:
+        return "action_territory_status"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        reply = territory_status_reply(
+            latest_text(tracker), place_mention(tracker), tracker.get_slot("departement")
+        )
+        return relay(reply, dispatcher)

@@ -1,0 +1,186 @@
+"""Answers that depend on a place: the contact card, "is this territory already in the SPIE?",
+and the département question of the self-test. Plain Python: the actions only relay the reply.
+
+Every function takes the user's text (and the `place` entity when NLU found one) and returns a
+`PlaceReply`: the French message, quick replies, and the département when one was resolved.
+Ambiguous places are asked back with buttons (largest population first), never guessed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+
+from bot import contacts
+from bot.resolver import PlaceCandidate, Resolution, get_resolver
+from bot.store import StoreUnavailable
+
+logger = logging.getLogger(__name__)
+
+ANNUAIRE_URL = "https://lannuaire.service-public.gouv.fr"
+MAX_CHOICES = 6
+ASK_PLACE = "Pour quel département ? Indiquez son nom ou son numéro, une commune ou un code postal."
+STORE_DOWN = (
+    "Je ne peux pas consulter l'annuaire des services pour le moment. Vous trouverez les "
+    f"coordonnées à jour des services de l'État de votre département sur {ANNUAIRE_URL}"
+)
+
+
+@dataclass(frozen=True)
+class PlaceReply:
+    message: str
+    buttons: list[dict[str, str]] = field(default_factory=list)
+    code: str | None = None  # the département, when one was resolved
+
+
+def _intent_payload(intent: str, dep_code: str) -> str:
+    return f"/{intent}{json.dumps({'place': dep_code})}"
+
+
+def _choice_title(candidate: PlaceCandidate) -> str:
+    communes = ", ".join(candidate.communes[:2])
+    return f"{communes} — {candidate.label}" if communes else candidate.label
+
+
+def _choices(candidates: tuple[PlaceCandidate, ...], payload_for) -> list[dict[str, str]]:
+    return [
+        {"title": _choice_title(c), "payload": payload_for(c)} for c in candidates[:MAX_CHOICES]
+    ]
+
+
+def _resolve(text: str, mention: str | None) -> Resolution:
+    """The entity when NLU found one and it resolves, else the whole message."""
+    resolver = get_resolver()
+    if mention:
+        resolution = resolver.resolve(mention)
+        if resolution.kind != "unknown":
+            return resolution
+    return resolver.find_in_text(text)
+
+
+def _ambiguous_message(resolution: Resolution) -> str:
+    where = f"« {resolution.matched} »" if resolution.matched else "Ce lieu"
+    return f"{where} correspond à plusieurs départements. Lequel est le vôtre ?"
+
+
+def _unknown_message(resolution: Resolution, text: str) -> str:
+    if resolution.reason == "unknown_postal_code":
+        return f"Je ne connais pas le code postal « {resolution.matched} ». {ASK_PLACE}"
+    if resolution.reason == "unknown_number":
+        return f"« {resolution.matched} » n'est pas un numéro de département. {ASK_PLACE}"
+    if resolution.reason == "outside":
+        return f"Ce lieu n'est pas dans un département français couvert par l'AMI. {ASK_PLACE}"
+    return f"Je n'ai pas trouvé ce lieu. {ASK_PLACE}"
+
+
+def _fuzzy_note(resolution: Resolution) -> str:
+    if resolution.fuzzy and resolution.candidates:
+        return f"(J'ai compris : {_choice_title(resolution.candidates[0])}.)\n"
+    return ""
+
+
+# --- Whom to contact ------------------------------------------------------------------------------
+
+
+def contact_for_departement(dep_code: str, *, with_spie_status: bool = False) -> PlaceReply:
+    try:
+        message = contacts.format_contact_card(contacts.contact_card(dep_code))
+        if with_spie_status:
+            message = f"{contacts.format_spie_status(dep_code)}\n\n{message}"
+    except StoreUnavailable:
+        logger.error("Contact store unavailable (département %s)", dep_code)
+        return PlaceReply(STORE_DOWN, code=dep_code)
+    return PlaceReply(message, code=dep_code)
+
+
+def contact_reply(text: str, mention: str | None, known_dep: str | None) -> PlaceReply:
+    """The contact card for the place in the message, else for the known département."""
+    try:
+        resolution = _resolve(text, mention)
+        if resolution.kind == "departement":
+            reply = contact_for_departement(resolution.candidates[0].dep_code)
+            return PlaceReply(_fuzzy_note(resolution) + reply.message, code=reply.code)
+        if resolution.kind == "region":
+            return _region_reply(resolution)
+        if resolution.kind == "ambiguous":
+            return PlaceReply(
+                _ambiguous_message(resolution),
+                _choices(
+                    resolution.candidates, lambda c: _intent_payload("ask_contact", c.dep_code)
+                ),
+            )
+    except StoreUnavailable:
+        logger.error("Place store unavailable")
+        return PlaceReply(STORE_DOWN)
+    if resolution.reason in ("", "no_place") and known_dep:
+        reply = contact_for_departement(known_dep)
+        return PlaceReply(reply.message, code=known_dep)
+    if resolution.reason in ("", "no_place"):
+        return PlaceReply(ASK_PLACE)
+    return PlaceReply(_unknown_message(resolution, text))
+
+
+def _region_reply(resolution: Resolution) -> PlaceReply:
+    card = contacts.region_card(resolution.region_code or "")
+    buttons = _choices(resolution.candidates, lambda c: _intent_payload("ask_contact", c.dep_code))
+    message = contacts.format_region_card(card) + "\nChoisissez un département pour son contact :"
+    return PlaceReply(message, buttons)
+
+
+# --- Is this territory already in the SPIE? -----------------------------------------------------
+
+SPIE_OVERVIEW = (
+    "Le SPIE compte 14 territoires d'expérimentation depuis mars 2020, 31 territoires retenus par "
+    "le premier AMI (avril 2021) et 34 par le deuxième AMI. Pour vérifier un territoire, "
+    "indiquez son département (nom, numéro, commune ou code postal).\n"
+    "Source : travail-emploi.gouv.fr (pages du SPIE)."
+)
+
+
+def territory_status_reply(text: str, mention: str | None, known_dep: str | None) -> PlaceReply:
+    try:
+        resolution = _resolve(text, mention)
+        if resolution.kind == "departement":
+            code = resolution.candidates[0].dep_code
+            return PlaceReply(
+                _fuzzy_note(resolution) + contacts.format_spie_status(code), code=code
+            )
+        if resolution.kind in ("ambiguous", "region"):
+            payload = lambda c: _intent_payload("ask_territory_status", c.dep_code)  # noqa: E731
+            question = (
+                _ambiguous_message(resolution)
+                if resolution.kind == "ambiguous"
+                else f"{resolution.region_name} : quel département ?"
+            )
+            return PlaceReply(question, _choices(resolution.candidates, payload))
+        if resolution.reason in ("", "no_place") and known_dep:
+            return PlaceReply(contacts.format_spie_status(known_dep), code=known_dep)
+    except StoreUnavailable:
+        logger.error("Place store unavailable")
+        return PlaceReply(STORE_DOWN)
+    if resolution.reason in ("", "no_place"):
+        return PlaceReply(SPIE_OVERVIEW)
+    return PlaceReply(_unknown_message(resolution, text))
+
+
+# --- The département question of the self-test -------------------------------------------------
+
+
+def departement_from_text(text: str) -> PlaceReply:
+    """One département from the answer, or a question back (buttons send "Nom (code)")."""
+    try:
+        resolution = get_resolver().find_in_text(text)
+    except StoreUnavailable:
+        logger.error("Place store unavailable")
+        return PlaceReply(STORE_DOWN)
+    if resolution.kind == "departement":
+        return PlaceReply("", code=resolution.candidates[0].dep_code)
+    if resolution.kind in ("ambiguous", "region"):
+        question = (
+            _ambiguous_message(resolution)
+            if resolution.kind == "ambiguous"
+            else f"{resolution.region_name} compte plusieurs départements : lequel ?"
+        )
+        return PlaceReply(question, _choices(resolution.candidates, lambda c: c.label))
+    return PlaceReply(_unknown_message(resolution, text))
