@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -10,6 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import latest_text, place_mention
 from bot.place_answers import PlaceReply, contact_reply, territory_status_reply
+from bot.resolver import get_resolver
+from bot.store import StoreUnavailable
 
 
 def relay(reply: PlaceReply, dispatcher: CollectingDispatcher) -> list[EventType]:
@@ -42,3 +45,14 @@ class ActionTerritoryStatus(Action):
             latest_text(tracker), place_mention(tracker), tracker.get_slot("departement")
         )
         return relay(reply, dispatcher)
+
+
+def _warm_up() -> None:
+    """Build the place index in the background so that the first user does not wait for it."""
+    try:
+        get_resolver()
+    except StoreUnavailable:
+        pass  # logged by the store; the actions answer with the annuaire link meanwhile
+
+
+threading.Thread(target=_warm_up, name="resolver-warm-up", daemon=True).start()

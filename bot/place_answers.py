@@ -65,6 +65,10 @@ def _ambiguous_message(resolution: Resolution) -> str:
 
 
 def _unknown_message(resolution: Resolution, text: str) -> str:
+    """The place was not found: say what was not understood, and ask again."""
+    if resolution.reason in ("", "no_place") and text.strip():
+        shown = text.strip() if len(text.strip()) <= 60 else text.strip()[:57] + "…"
+        return f"Je n'ai pas trouvé de lieu correspondant à « {shown} ». {ASK_PLACE}"
     if resolution.reason == "unknown_postal_code":
         return f"Je ne connais pas le code postal « {resolution.matched} ». {ASK_PLACE}"
     if resolution.reason == "unknown_number":
@@ -94,8 +98,13 @@ def contact_for_departement(dep_code: str, *, with_spie_status: bool = False) ->
     return PlaceReply(message, code=dep_code)
 
 
-def contact_reply(text: str, mention: str | None, known_dep: str | None) -> PlaceReply:
-    """The contact card for the place in the message, else for the known département."""
+def contact_reply(
+    text: str, mention: str | None, known_dep: str | None, *, place_expected: bool = False
+) -> PlaceReply:
+    """The contact card for the place in the message, else for the known département.
+
+    `place_expected`: the message is an answer to "which place?" (so an unknown word is reported).
+    """
     try:
         resolution = _resolve(text, mention)
         if resolution.kind == "departement":
@@ -113,12 +122,12 @@ def contact_reply(text: str, mention: str | None, known_dep: str | None) -> Plac
     except StoreUnavailable:
         logger.error("Place store unavailable")
         return PlaceReply(STORE_DOWN)
-    if resolution.reason in ("", "no_place") and known_dep:
-        reply = contact_for_departement(known_dep)
-        return PlaceReply(reply.message, code=known_dep)
-    if resolution.reason in ("", "no_place"):
+    no_place = resolution.reason in ("", "no_place") and not (place_expected or mention)
+    if no_place and known_dep:
+        return contact_for_departement(known_dep)
+    if no_place:
         return PlaceReply(ASK_PLACE)
-    return PlaceReply(_unknown_message(resolution, text))
+    return PlaceReply(_unknown_message(resolution, mention or text))
 
 
 def _region_reply(resolution: Resolution) -> PlaceReply:

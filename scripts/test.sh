@@ -3,7 +3,6 @@
 # (unit, store on SQLite and PostgreSQL, live server over REST, browser). Non-zero on any failure.
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
-export SPIE_TEST_RUN=1
 mkdir -p results artifacts
 
 ensure_venv requirements-dev.txt
@@ -18,12 +17,8 @@ start=$(date +%s)
 ensure_model
 say "Modèle prêt en $(( $(date +%s) - start )) s"
 
-say "Tests de conversation (rasa test core --fail-on-prediction-errors)"
-"$VENV/bin/rasa" test core --model "$MODEL" --stories tests/test_stories.yml \
-  --fail-on-prediction-errors --out results/core --quiet
-
-say "Qualité NLU sur le jeu réservé (tests/nlu_holdout.yml)"
-"$VENV/bin/rasa" test nlu --model "$MODEL" --nlu tests/nlu_holdout.yml --out results/nlu --quiet >/dev/null
+bash "$ROOT/scripts/rasa_test_report.sh"
+say "Barrière de qualité NLU (macro-F1 ≥ 0,95, chaque intention ≥ 0,85)"
 "$PY" -m bot.cli nlu-gate results/nlu
 
 if [ -f tests/browser/package-lock.json ] && [ ! -d tests/browser/node_modules/axe-core ]; then

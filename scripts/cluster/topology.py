@@ -1,0 +1,350 @@
+"""The scale-out topology on loopback: action servers, Rasa servers and nginx in front of them.
+
+    PostgreSQL (tracker + places/contacts)      Redis (conversation locks)
+                 |                                        |
+    client -> nginx :8000 --REST, round robin--> rasa run #1 .. #N  --> nginx :8050 (internal)
+                        \\--/socket.io/, ip_hash-->  (same servers)      least_conn -> rasa run actions #1 .. #N
+
+The only way the topology is started: `scripts/cluster.sh` (`make cluster`) runs this module,
+`tests/test_cluster.py` uses `Cluster` directly. Processes are `tests.servers.Process` objects
+(start, wait for health, stop the process group).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from tests.servers import MODEL, ROOT, VENV_BIN, Process, free_port, wait_until_up
+
+TEMPLATE = Path(__file__).with_name("nginx.conf.template")
+NGINX = os.environ.get("NGINX_BIN", "/usr/sbin/nginx")
+DEFAULT_DB_URL = "postgresql://root@127.0.0.1:5432/spie_cluster"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/1"
+# A ticket of the Redis lock outlives a crashed server: a conversation whose turn was in flight on
+# it waits for the ticket to expire. Rasa's default is 60 s; a turn never lasts more than
+# TURN_TIMEOUT_SECONDS (20 s, REST channel), so 30 s is enough and halves that wait.
+DEFAULT_TICKET_LOCK_LIFETIME = "30"
+
+
+class ClusterError(RuntimeError):
+    """The topology cannot start (message in French, shown as is)."""
+
+
+def ensure_postgres_database(url: str) -> None:
+    """Creates the PostgreSQL database of `url` if it does not exist yet."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        raise ClusterError(
+            f"{parsed.render_as_string(hide_password=True)} : plusieurs serveurs Rasa doivent partager "
+            "une base PostgreSQL (postgresql://utilisateur@hôte:port/base)."
+        )
+    engine = sa.create_engine(url, future=True)
+    try:
+        with engine.connect():
+            return
+    except sa.exc.OperationalError as error:
+        if "does not exist" not in str(error):
+            raise ClusterError(
+                f"PostgreSQL injoignable ({parsed.render_as_string(hide_password=True)}) : {error.orig}"
+            ) from error
+    finally:
+        engine.dispose()
+    admin = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT",
+                             future=True)
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{parsed.database}"'))
+    finally:
+        admin.dispose()
+
+
+def check_redis(url: str) -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_timeout=3).ping()
+    except redis.RedisError as error:
+        raise ClusterError(f"Redis injoignable ({url}) : {error}") from error
+
+
+def port_is_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@dataclass
+class Cluster:
+    """N action servers, N Rasa servers and nginx, on loopback, sharing PostgreSQL and Redis.
+
+    `port` is nginx's public port. Back-end ports are free ports, or `port + 1 ..` (Rasa),
+    `port + 50` (actions entry point) and `port + 51 ..` (action servers) with `fixed_ports`.
+    """
+
+    workdir: Path
+    tracker_db_url: str = DEFAULT_DB_URL
+    database_url: str = DEFAULT_DB_URL
+    redis_url: str = DEFAULT_REDIS_URL
+    redis_key_prefix: str = ""
+    port: int = 8000
+    rasa_count: int = 2
+    actions_count: int = 2
+    fixed_ports: bool = False
+    model: Path = MODEL
+    env_overrides: dict[str, str] = field(default_factory=dict)
+    cors: list[str] = field(default_factory=lambda: ["*"])
+
+    def __post_init__(self) -> None:
+        self.workdir = Path(self.workdir).resolve()
+        if self.redis_key_prefix and not self.redis_key_prefix.isalnum():
+            raise ClusterError("REDIS_KEY_PREFIX ne doit contenir que des lettres et des chiffres.")
+        if self.fixed_ports:
+            self.rasa_ports = [self.port + 1 + i for i in range(self.rasa_count)]
+            self.actions_port = self.port + 50
+            self.action_ports = [self.port + 51 + i for i in range(self.actions_count)]
+        else:
+            self.rasa_ports = [free_port() for _ in range(self.rasa_count)]
+            self.actions_port = free_port()
+            self.action_ports = [free_port() for _ in range(self.actions_count)]
+        env = dict(os.environ)
+        env.update(
+            PYTHONPATH=str(ROOT),
+            RASA_TELEMETRY_ENABLED="false",
+            TF_CPP_MIN_LOG_LEVEL="2",
+            TRACKER_DB_URL=self.tracker_db_url,
+            DATABASE_URL=self.database_url,
+            REDIS_URL=self.redis_url,
+            ACTIONS_URL=f"http://127.0.0.1:{self.actions_port}/webhook",
+            SANIC_WORKERS="1",
+        )
+        env.setdefault("TICKET_LOCK_LIFETIME", DEFAULT_TICKET_LOCK_LIFETIME)
+        if self.redis_key_prefix:
+            env["REDIS_KEY_PREFIX"] = self.redis_key_prefix
+        env.update(self.env_overrides)
+        self.env = env
+        logs = self.workdir / "logs"
+        rasa = str(VENV_BIN / "rasa")
+        api = (["--enable-api", "--auth-token", env["RASA_API_TOKEN"]]
+               if env.get("RASA_API_TOKEN") else [])
+        self.action_servers = [
+            Process(f"action server {i + 1}",
+                    [rasa, "run", "actions", "--actions", "actions", "--port", str(port)],
+                    env, logs / f"actions-{i + 1}.log", f"http://127.0.0.1:{port}/health", 120)
+            for i, port in enumerate(self.action_ports)
+        ]
+        self.rasa_servers = [
+            Process(f"rasa server {i + 1}",
+                    [rasa, "run", "--model", str(self.model), "--interface", "127.0.0.1",
+                     "--port", str(port), "--credentials", "credentials.yml",
+                     "--endpoints", "endpoints.yml", "--cors", *self.cors, *api],
+                    env, logs / f"rasa-{i + 1}.log", f"http://127.0.0.1:{port}/webhooks/rest/", 420)
+            for i, port in enumerate(self.rasa_ports)
+        ]
+        self.nginx_conf = self.workdir / "nginx.conf"
+        self.nginx = Process(
+            "nginx",
+            [NGINX, "-c", str(self.nginx_conf), "-p", str(self.workdir), "-e",
+             str(logs / "nginx-error.log"), "-g", "daemon off;"],
+            env, logs / "nginx.log", f"{self.url}/nginx-health", 30,
+        )
+
+    # --- addresses ------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def webhook(self) -> str:
+        return f"{self.url}/webhooks/rest/webhook"
+
+    @property
+    def access_log(self) -> Path:
+        return self.workdir / "logs" / "nginx-access.log"
+
+    def summary(self) -> str:
+        rasa = ", ".join(f"127.0.0.1:{p}" for p in self.rasa_ports)
+        actions = ", ".join(f"127.0.0.1:{p}" for p in self.action_ports)
+        return "\n".join([
+            f"  - API REST :  POST {self.webhook}",
+            f"  - socket.io : {self.url}/socket.io/  (sessions collantes, ip_hash)",
+            f"  - serveurs Rasa ({len(self.rasa_ports)}) : {rasa}",
+            f"  - serveurs d'actions ({len(self.action_ports)}) : {actions}"
+            f", via nginx 127.0.0.1:{self.actions_port}",
+            f"  - conversations : {sa.engine.make_url(self.tracker_db_url).render_as_string(hide_password=True)}",
+            f"  - lieux et contacts : {sa.engine.make_url(self.database_url).render_as_string(hide_password=True)}",
+            f"  - verrous : {self.redis_url} (préfixe {self.redis_key_prefix or 'par défaut'})",
+            f"  - journaux : {self.workdir / 'logs'}",
+        ])
+
+    # --- start / stop ---------------------------------------------------------------------
+
+    def check_prerequisites(self) -> None:
+        if not self.model.exists():
+            raise ClusterError(f"{self.model} est absent : lancez d'abord « make model ».")
+        if not Path(NGINX).exists():
+            raise ClusterError(f"nginx est introuvable ({NGINX}) : apt-get install -y nginx")
+        ports = [self.port, self.actions_port, *self.rasa_ports, *self.action_ports]
+        busy = [str(port) for port in ports if not port_is_free(port)]
+        if busy:
+            raise ClusterError(f"Port(s) déjà utilisé(s) sur 127.0.0.1 : {', '.join(busy)}.")
+        ensure_postgres_database(self.tracker_db_url)
+        if self.database_url != self.tracker_db_url:
+            ensure_postgres_database(self.database_url)
+        check_redis(self.redis_url)
+
+    def build_places_store(self) -> None:
+        import subprocess
+
+        result = subprocess.run([sys.executable, "-m", "bot.cli", "db", "build"], cwd=ROOT,
+                                env=self.env, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise ClusterError(f"La base des lieux et contacts n'a pas pu être construite :\n"
+                               f"{result.stdout}{result.stderr}")
+
+    def write_nginx_conf(self) -> None:
+        for sub in ("logs", "tmp"):
+            (self.workdir / sub).mkdir(parents=True, exist_ok=True)
+        user = f"user {getpass.getuser()};" if os.geteuid() == 0 else ""
+        values = {
+            "USER_DIRECTIVE": user,
+            "WORKDIR": str(self.workdir),
+            "PORT": str(self.port),
+            "ACTIONS_PORT": str(self.actions_port),
+            "RASA_COUNT": str(self.rasa_count),
+            "ACTIONS_COUNT": str(self.actions_count),
+            "RASA_SERVERS": "\n".join(
+                f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;" for p in self.rasa_ports),
+            "ACTION_SERVERS": "\n".join(
+                f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;" for p in self.action_ports),
+        }
+        text = TEMPLATE.read_text(encoding="utf-8")
+        for name, value in values.items():
+            text = text.replace("{{" + name + "}}", value)
+        self.nginx_conf.write_text(text, encoding="utf-8")
+
+    def start(self, progress: bool = False) -> Cluster:
+        def say(message: str) -> None:
+            if progress:
+                print(f"==> {message}", file=sys.stderr, flush=True)
+
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.check_prerequisites()
+        say("Base des lieux et contacts (PostgreSQL)")
+        self.build_places_store()
+        self.write_nginx_conf()
+        try:
+            say(f"{len(self.action_servers)} serveur(s) d'actions et nginx")
+            self._start_all(self.action_servers)
+            self.nginx.start()
+            say(f"{len(self.rasa_servers)} serveur(s) Rasa (démarrage ≈ 1 à 2 min)")
+            self._start_all(self.rasa_servers)
+            wait_until_up(f"{self.url}/webhooks/rest/", 30)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    @staticmethod
+    def _start_all(processes: list[Process]) -> None:
+        with ThreadPoolExecutor(max_workers=len(processes)) as pool:
+            futures = [pool.submit(process.start) for process in processes]
+        errors = [f.exception() for f in futures if f.exception() is not None]
+        if errors:
+            raise ClusterError("\n".join(str(error) for error in errors))
+
+    def stop(self) -> None:
+        with ThreadPoolExecutor(max_workers=len(self.rasa_servers)) as pool:
+            list(pool.map(Process.stop, self.rasa_servers))
+        self.nginx.stop()
+        for process in self.action_servers:
+            process.stop()
+
+    def kill_rasa(self, index: int, sig: int = signal.SIGKILL) -> None:
+        """Stops Rasa server `index` abruptly (SIGKILL by default): a crash, for the tests."""
+        process = self.rasa_servers[index]
+        assert process.popen is not None
+        os.killpg(process.popen.pid, sig)
+        process.popen.wait(timeout=60)
+
+    def processes(self) -> list[Process]:
+        return [*self.action_servers, self.nginx, *self.rasa_servers]
+
+
+def main() -> int:
+    """`make cluster`: starts the topology in the foreground until Ctrl-C."""
+    env = os.environ
+    db_url = env.get("TRACKER_DB_URL") or DEFAULT_DB_URL
+    count = int(env.get("CLUSTER_SERVERS") or 2)
+    cluster = Cluster(
+        workdir=Path(env.get("CLUSTER_DIR") or ROOT / "var" / "cluster"),
+        tracker_db_url=db_url,
+        database_url=env.get("DATABASE_URL") or db_url,
+        redis_url=env.get("REDIS_URL") or DEFAULT_REDIS_URL,
+        redis_key_prefix=env.get("REDIS_KEY_PREFIX") or "",
+        port=int(env.get("CLUSTER_PORT") or 8000),
+        rasa_count=count,
+        actions_count=int(env.get("CLUSTER_ACTION_SERVERS") or count),
+        fixed_ports=True,
+        cors=(env.get("ALLOWED_ORIGINS") or "*").split(),
+    )
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    # While starting, Ctrl-C or SIGTERM interrupts the start, and Cluster.start stops what it began.
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        cluster.start(progress=True)
+    except KeyboardInterrupt:
+        print("Démarrage interrompu.", file=sys.stderr)
+        return 130
+    except RuntimeError as error:  # ClusterError, or a process that did not start (log tail)
+        print(f"Erreur : {error}", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"\n  L'assistant tourne en grappe derrière nginx : {cluster.url}\n{cluster.summary()}\n"
+          "  Ctrl-C arrête tout.\n", flush=True)
+    reported: set[str] = set()
+    try:
+        while not stop.wait(2):
+            for process in cluster.processes():
+                if process.popen is not None and process.popen.poll() is not None \
+                        and process.name not in reported:
+                    reported.add(process.name)
+                    print(f"Attention : {process.name} s'est arrêté (code {process.popen.returncode}) ;"
+                          f" voir {process.log_path}", file=sys.stderr, flush=True)
+            if cluster.nginx.name in reported or len(
+                    [p for p in cluster.rasa_servers if p.name in reported]) == len(cluster.rasa_servers):
+                print("Erreur : plus aucun serveur ne peut répondre ; arrêt.", file=sys.stderr)
+                return 1
+    finally:
+        print("Arrêt de la grappe…", file=sys.stderr, flush=True)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+        started = time.monotonic()
+        cluster.stop()
+        print(f"Grappe arrêtée ({time.monotonic() - started:.0f} s).", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
