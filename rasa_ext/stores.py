@@ -22,9 +22,14 @@ class UrlSQLTrackerStore(SQLTrackerStore):
     """Rasa's SQL tracker store, configured by one URL (`TRACKER_DB_URL`) instead of parts."""
 
     def __init__(
-        self, domain: Any = None, event_broker: Any = None, url: str | None = None, **kwargs: Any
+        self,
+        domain: Any = None,
+        event_broker: Any = None,
+        url: str | None = None,
+        host: str | None = None,  # Rasa passes the endpoint's `url` here; ours is TRACKER_DB_URL
+        **kwargs: Any,
     ) -> None:
-        parsed = make_url(url or tracker_db_url())
+        parsed = make_url(url or host or tracker_db_url())
         if parsed.get_backend_name() == "sqlite" and parsed.database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         logger.info("Tracker store: %s", parsed.render_as_string(hide_password=True))
