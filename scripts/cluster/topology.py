@@ -106,7 +106,8 @@ class Cluster:
     rasa_count: int = 2
     actions_count: int = 2
     fixed_ports: bool = False
-    model: Path = MODEL
+    model: Path = field(default_factory=lambda: Path(os.environ.get("CLUSTER_MODEL") or MODEL))
+    endpoints: str = "endpoints.yml"
     env_overrides: dict[str, str] = field(default_factory=dict)
     cors: list[str] = field(default_factory=lambda: ["*"])
 
@@ -152,8 +153,8 @@ class Cluster:
             Process(f"rasa server {i + 1}",
                     [rasa, "run", "--model", str(self.model), "--interface", "127.0.0.1",
                      "--port", str(port), "--credentials", "credentials.yml",
-                     "--endpoints", "endpoints.yml", "--cors", *self.cors, *api],
-                    env, logs / f"rasa-{i + 1}.log", f"http://127.0.0.1:{port}/webhooks/rest/", 420)
+                     "--endpoints", self.endpoints, "--cors", *self.cors, *api],
+                    env, logs / f"rasa-{i + 1}.log", f"http://127.0.0.1:{port}/webhooks/rest/", 600)
             for i, port in enumerate(self.rasa_ports)
         ]
         self.nginx_conf = self.workdir / "nginx.conf"
