@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-# Modules that contribute sub-commands (imported lazily so `bot --help` stays fast).
+# Modules that contribute sub-commands.
 COMMAND_MODULES = (
     "bot.store",
     "bot.contacts",
@@ -27,13 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bot", description="Outils de l'assistant SPIE.")
     subparsers = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name != name:
-                raise
-            continue  # module not written yet
-        module.register(subparsers)
+        importlib.import_module(name).register(subparsers)
     return parser
 
 

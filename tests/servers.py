@@ -145,7 +145,7 @@ class Assistant:
             env,
             self.workdir / "rasa.log",
             f"{self.url}/webhooks/rest/",
-            300,
+            600,  # ≈35 s on an idle machine; much more while other trainings run
         )
 
     @property
@@ -170,7 +170,11 @@ class Assistant:
             raise RuntimeError(f"{MODEL} is missing: run `make model` first")
         self.build_database()
         self.actions.start()
-        self.rasa.start()
+        try:
+            self.rasa.start()
+        except Exception:
+            self.actions.stop()
+            raise
         return self
 
     def stop(self) -> None:
