@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run shell install install-dev model test test-quick lint validate nlu-gate stories rasa-test-report faq-sheet report bench cluster clean
+.PHONY: help run shell install install-dev model test test-live test-quick lint validate nlu-gate stories rasa-test-report faq-sheet report bench cluster clean
 
 help:
 	@echo "make run    — installe, entraîne si besoin, démarre l'assistant (REST, socket.io, pages de démo)"
@@ -26,6 +26,10 @@ model: install
 
 test:
 	@bash scripts/test.sh
+
+# Tests against live servers and Chromium (not yet part of make test, see README).
+test-live: model
+	.venv/bin/python -m pytest -m "server or browser"
 
 lint: install-dev
 	.venv/bin/ruff check bot actions rasa_ext tests bench scripts

@@ -58,7 +58,7 @@ ensure_model() {
   if [ -f "$MODEL" ] && [ "$(cat "$ROOT/models/.fingerprint" 2>/dev/null)" = "$fingerprint" ]; then
     return 0
   fi
-  say "Entraînement du modèle (environ 2 minutes)"
+  say "Entraînement du modèle (plusieurs minutes)"
   (cd "$ROOT" && "$VENV/bin/rasa" train --fixed-model-name current --out models --quiet) ||
     die "l'entraînement a échoué : lancez « $VENV/bin/rasa data validate » pour voir l'erreur dans les données."
   echo "$fingerprint" > "$ROOT/models/.fingerprint"

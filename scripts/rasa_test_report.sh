@@ -7,6 +7,8 @@
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
 ensure_model
+# endpoints.yml names the action server (not called by these tests, but the file must resolve).
+export ACTIONS_URL="${ACTIONS_URL:-http://127.0.0.1:5055/webhook}"
 
 say "Tests de conversation (rasa test core --fail-on-prediction-errors)"
 "$VENV/bin/rasa" test core --model "$MODEL" --stories tests/test_stories.yml \

@@ -29,5 +29,7 @@ if [ -f tests/browser/package-lock.json ] && [ ! -d tests/browser/node_modules/a
   (cd tests/browser && npm ci --silent --no-audit --no-fund)
 fi
 
+# Tests against live servers (REST conversations, faults, fuzzing, rasa shell, Chromium) are
+# written but not yet verified on this machine: run them with `make test-live` (README).
 say "pytest"
-"$VENV/bin/python" -m pytest "$@"
+"$VENV/bin/python" -m pytest -m "not server and not browser" "$@"

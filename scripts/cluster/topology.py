@@ -107,7 +107,7 @@ class Cluster:
     actions_count: int = 2
     fixed_ports: bool = False
     model: Path = field(default_factory=lambda: Path(os.environ.get("CLUSTER_MODEL") or MODEL))
-    endpoints: str = "endpoints.yml"
+    endpoints: str = field(default_factory=lambda: os.environ.get("CLUSTER_ENDPOINTS") or "endpoints.yml")
     env_overrides: dict[str, str] = field(default_factory=dict)
     cors: list[str] = field(default_factory=lambda: ["*"])
 
@@ -271,11 +271,18 @@ class Cluster:
             raise ClusterError("\n".join(str(error) for error in errors))
 
     def stop(self) -> None:
-        with ThreadPoolExecutor(max_workers=len(self.rasa_servers)) as pool:
-            list(pool.map(Process.stop, self.rasa_servers))
-        self.nginx.stop()
-        for process in self.action_servers:
-            process.stop()
+        """Stops every process; not interruptible by Ctrl-C or SIGTERM (≤ 20 s per process)."""
+        main = threading.current_thread() is threading.main_thread()
+        saved = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)
+                 } if main else {}
+        try:
+            with ThreadPoolExecutor(max_workers=len(self.rasa_servers)) as pool:
+                list(pool.map(_stop_quietly, self.rasa_servers))
+            for process in (self.nginx, *self.action_servers):
+                _stop_quietly(process)
+        finally:
+            for sig, handler in saved.items():
+                signal.signal(sig, handler)
 
     def kill_rasa(self, index: int, sig: int = signal.SIGKILL) -> None:
         """Stops Rasa server `index` abruptly (SIGKILL by default): a crash, for the tests."""
@@ -286,6 +293,13 @@ class Cluster:
 
     def processes(self) -> list[Process]:
         return [*self.action_servers, self.nginx, *self.rasa_servers]
+
+
+def _stop_quietly(process: Process) -> None:
+    try:
+        process.stop()
+    except Exception as error:  # noqa: BLE001 - stop the others anyway
+        print(f"{process.name} : arrêt impossible ({error})", file=sys.stderr)
 
 
 def main() -> int:
@@ -339,8 +353,6 @@ def main() -> int:
                 return 1
     finally:
         print("Arrêt de la grappe…", file=sys.stderr, flush=True)
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_IGN)
         started = time.monotonic()
         cluster.stop()
         print(f"Grappe arrêtée ({time.monotonic() - started:.0f} s).", file=sys.stderr)

