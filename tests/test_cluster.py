@@ -1,0 +1,402 @@
+"""The scale-out topology under load: 2 Rasa servers + 2 action servers behind nginx, sharing
+PostgreSQL (conversations, places) and Redis (locks). One Rasa server is killed (SIGKILL) while
+requests are in flight; every conversation must still finish with its state intact, and the
+tracker store must hold every user turn exactly once, in order, each followed by the bot's answer.
+
+Client rule: nginx passes a request to the other server only when it could not deliver it
+(connection refused), never a POST already delivered. A 502, a broken connection or the "service
+indisponible" answer mean "outcome unknown" (the server may have saved the turn just before dying).
+The client then waits until no server holds the conversation's Redis lock (a crashed server's
+ticket expires after TICKET_LOCK_LIFETIME), looks the turn up in the tracker store (its `turn_id`
+travels in the message metadata, which Rasa stores with the user event), and re-sends only if no
+server recorded it; if one did, the recorded answer is the answer. So no turn is lost and none is
+answered twice, and the tracker store is checked for both at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import statistics
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import pytest
+import redis
+import sqlalchemy as sa
+
+from rasa_ext.rest_channel import UNAVAILABLE
+from scripts.cluster.topology import Cluster
+from tests.pg import temporary_database
+from tests.servers import free_port
+
+pytestmark = [pytest.mark.server, pytest.mark.postgres]
+
+CONVERSATIONS = 50
+KILL_AFTER_FRACTION = 0.35  # of all turns answered
+MAX_ATTEMPTS = 10
+SETTLE_TIMEOUT = 90  # s; a crashed server's lock ticket expires after TICKET_LOCK_LIFETIME (30 s)
+# SIGKILL (a crash) by default; CLUSTER_TEST_SIGNAL=TERM for a graceful stop (rolling restart).
+KILL_SIGNAL = signal.Signals["SIG" + (os.environ.get("CLUSTER_TEST_SIGNAL") or "KILL").upper()]
+REQUEST_TIMEOUT = 90  # s, longer than nginx's proxy_read_timeout (60 s)
+
+# (answer given, name expected in the verdict)
+DEPARTEMENTS = [
+    ("Allier", "Allier"), ("03", "Allier"), ("Cantal", "Cantal"), ("15", "Cantal"),
+    ("Drôme", "Drôme"), ("Isère", "Isère"), ("Savoie", "Savoie"), ("63", "Puy-de-Dôme"),
+    ("Ardèche", "Ardèche"), ("Haute-Loire", "Haute-Loire"), ("42", "Loire"), ("Ain", "Ain"),
+]
+Q = {
+    1: "1. Quelle structure porte le projet",
+    4: "4. Le groupement comprend-il Pôle emploi",
+    5: "5. Quels autres partenaires",
+    6: "6. Le projet place-t-il les bénéficiaires",
+    7: "7. Le projet reflète-t-il",
+    8: "8. Le projet s'inscrit-il",
+    9: "9. Le projet explicite-t-il",
+    10: "10. Dans quel département",
+}
+QUESTION_NUMBER = re.compile(r"(?m)^(\d{1,2})\. ")
+PARTNERS = "la CAF et la mission locale"  # answer to question 5 (optional partners)
+ELIGIBLE = "remplit les conditions"
+NOT_ELIGIBLE = "ne remplit pas encore les conditions"
+
+
+@dataclass
+class Turn:
+    message: str
+    expect: list[str]  # every string must be in the answer
+    question: int | None = None  # the question number the answer must ask (and no other)
+    forbid: list[str] = field(default_factory=list)
+
+
+def script(index: int) -> list[Turn]:
+    """A multi-turn conversation whose answers depend on its state (three kinds, varied)."""
+    answer, name = DEPARTEMENTS[index % len(DEPARTEMENTS)]
+    kind = index % 3
+    test_start = [
+        Turn("suis-je éligible ?", [Q[1]], 1),
+        Turn("Le conseil départemental", [Q[4]], 4),
+    ]
+    expectations = [Turn("oui", [Q[n + 1]], n + 1) for n in (6, 7, 8)]
+    if kind == 0:  # eligible, département given at the end
+        return [*test_start, Turn("oui", [Q[5]], 5), Turn(PARTNERS, [Q[6]], 6), *expectations,
+                Turn("oui", [Q[10]], 10), Turn(answer, [ELIGIBLE, name], forbid=[NOT_ELIGIBLE])]
+    if kind == 1:  # Pôle emploi missing: the verdict names the unmet condition
+        return [*test_start, Turn("non", [Q[5]], 5), Turn(PARTNERS, [Q[6]], 6), *expectations,
+                Turn("oui", [Q[10]], 10),
+                Turn(answer, [NOT_ELIGIBLE, "Pôle emploi (France Travail) dans le groupement", name])]
+    # contact first: the département is remembered 9 turns later and not asked again
+    return [Turn("qui contacter ?", ["Pour quel département"]), Turn(answer, [name]),
+            *test_start, Turn("oui", [Q[5]], 5), Turn(PARTNERS, [Q[6]], 6), *expectations,
+            Turn("oui", [ELIGIBLE, name], forbid=[Q[10], NOT_ELIGIBLE])]
+
+
+@dataclass
+class Stats:
+    answered: int = 0
+    in_flight: int = 0
+    http_errors: Counter = field(default_factory=Counter)  # "502", "ClientError", "unavailable"
+    resent: int = 0  # re-sent after checking that no server had recorded the turn
+    recovered: int = 0  # recorded by a server that could not answer: answer read back
+    latencies: list[float] = field(default_factory=list)
+    settle_wait: float = 0.0  # s spent waiting for conversation locks to be free
+    kill_time: float | None = None  # when the kill was decided
+    killed_at: float | None = None  # when the process was dead
+    in_flight_at_kill: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+class TrackerReader:
+    """Reads Rasa's `events` table (the SQL tracker store) in PostgreSQL."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = sa.create_engine(url, future=True, pool_size=4)
+
+    def events(self, sender: str) -> list[tuple[str, dict]]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.text(
+                "SELECT type_name, data FROM events WHERE sender_id = :s ORDER BY id"), {"s": sender})
+            return [(row.type_name, json.loads(row.data)) for row in rows]
+
+    def turns(self, sender: str) -> list[tuple[str | None, str, list[str]]]:
+        """(turn_id, text, bot texts until the next user event) for every user event."""
+        result: list[tuple[str | None, str, list[str]]] = []
+        for type_name, data in self.events(sender):
+            if type_name == "user":
+                turn_id = (data.get("metadata") or {}).get("turn_id")
+                result.append((turn_id, data.get("text") or "", []))
+            elif type_name == "bot" and result:
+                result[-1][2].append(data.get("text") or "")
+        return result
+
+    def recorded_answer(self, sender: str, turn_id: str) -> str | None:
+        for recorded_id, _, bot_texts in self.turns(sender):
+            if recorded_id == turn_id:
+                return "\n".join(bot_texts)
+        return None
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class LockWatcher:
+    """Reads the Redis lock of a conversation (RedisLockStore's ticket lock)."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self.redis = redis.Redis.from_url(url)
+        self.key_prefix = f"{prefix}:lock:" if prefix else "lock:"
+
+    def busy(self, sender: str) -> bool:
+        """Whether a server holds or waits for the lock: a live (unexpired) ticket exists."""
+        raw = self.redis.get(self.key_prefix + sender)
+        if not raw:
+            return False
+        now = time.time()
+        return any(json.loads(ticket)["expires"] > now for ticket in json.loads(raw)["tickets"])
+
+    async def wait_until_settled(self, sender: str, stats: Stats) -> None:
+        """Waits until no server is processing a turn of `sender` (a crashed server's ticket
+        expires after TICKET_LOCK_LIFETIME)."""
+        started = time.monotonic()
+        while await asyncio.to_thread(self.busy, sender):
+            if time.monotonic() - started > SETTLE_TIMEOUT:
+                raise AssertionError(f"{sender}: conversation still locked after {SETTLE_TIMEOUT} s")
+            await asyncio.sleep(0.5)
+        stats.settle_wait += time.monotonic() - started
+
+
+def answer_problem(turn: Turn, answer: str) -> str | None:
+    missing = [text for text in turn.expect if text not in answer]
+    if missing:
+        return f"missing {missing}"
+    present = [text for text in turn.forbid if text in answer]
+    if present:
+        return f"unexpected {present}"
+    if turn.question is not None:
+        asked = {int(n) for n in QUESTION_NUMBER.findall(answer)}
+        if asked != {turn.question}:
+            return f"asks question(s) {sorted(asked)}, expected {turn.question}"
+    return None
+
+
+@dataclass
+class Client:
+    session: aiohttp.ClientSession
+    webhook: str
+    tracker: TrackerReader
+    locks: LockWatcher
+    stats: Stats
+
+
+async def send_turn(client: Client, sender: str, index: int, message: str) -> str:
+    """One turn, exactly once: re-sent only when no server recorded it."""
+    stats = client.stats
+    turn_id = f"{sender}:{index}"
+    body = {"sender": sender, "message": message, "metadata": {"turn_id": turn_id}}
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt:
+            stats.resent += 1
+        started = time.monotonic()
+        stats.in_flight += 1
+        try:
+            async with client.session.post(client.webhook, json=body) as response:
+                status = response.status
+                replies = await response.json(content_type=None) if status == 200 else None
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            status, replies = type(error).__name__, None
+        finally:
+            stats.in_flight -= 1
+        texts = [reply.get("text", "") for reply in replies or []]
+        if status == 200 and texts and UNAVAILABLE not in texts:
+            stats.latencies.append(time.monotonic() - started)
+            return "\n".join(texts)
+        # Outcome unknown: the server that had it died (502: it may have saved the turn before
+        # dying), or the turn failed (e.g. time-out waiting for the lock of a crashed server).
+        # Once no server holds the conversation's lock, the tracker store has the final word.
+        stats.http_errors["unavailable" if status == 200 else str(status)] += 1
+        await client.locks.wait_until_settled(sender, stats)
+        recorded = await asyncio.to_thread(client.tracker.recorded_answer, sender, turn_id)
+        if recorded is not None and recorded and UNAVAILABLE not in recorded:
+            stats.recovered += 1
+            return recorded
+        if recorded is not None:
+            raise AssertionError(f"{turn_id} recorded without an answer: {recorded!r}")
+        await asyncio.sleep(1 + attempt)
+    raise AssertionError(f"{turn_id}: no answer after {MAX_ATTEMPTS} attempts")
+
+
+async def converse(client: Client, sender: str, turns: list[Turn],
+                   sent: list[tuple[str, str]]) -> None:
+    for index, turn in enumerate(turns):
+        sent.append((turn.message, ""))
+        answer = await send_turn(client, sender, index, turn.message)
+        sent[-1] = (turn.message, answer)
+        client.stats.answered += 1
+        problem = answer_problem(turn, answer)
+        if problem:
+            client.stats.failures.append(f"{sender} turn {index} ({turn.message!r}): {problem}\n{answer}")
+            return
+
+
+async def kill_when(cluster: Cluster, stats: Stats, threshold: int) -> None:
+    while stats.answered < threshold:
+        await asyncio.sleep(0.05)
+    stats.in_flight_at_kill = stats.in_flight
+    stats.kill_time = time.time()
+    await asyncio.to_thread(cluster.kill_rasa, 0, KILL_SIGNAL)
+    stats.killed_at = time.time()
+
+
+async def drive(cluster: Cluster, tracker: TrackerReader, locks: LockWatcher,
+                scripts: dict[str, list[Turn]], sent: dict[str, list[tuple[str, str]]],
+                stats: Stats) -> None:
+    total = sum(len(turns) for turns in scripts.values())
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
+    connector = aiohttp.TCPConnector(limit=0, force_close=True)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+        killer = asyncio.create_task(kill_when(cluster, stats, int(total * KILL_AFTER_FRACTION)))
+        client = Client(session, cluster.webhook, tracker, locks, stats)
+        await asyncio.gather(*(
+            converse(client, sender, turns, sent[sender]) for sender, turns in scripts.items()
+        ))
+        await killer
+
+
+def upstream_counts(access_log: Path, since: float) -> tuple[Counter, int]:
+    """(final upstream of each webhook POST answered 200 after `since`, POSTs nginx passed on)."""
+    served: Counter = Counter()
+    passed_on = 0
+    for line in access_log.read_text(errors="replace").splitlines():
+        if "POST /webhooks/rest/webhook" not in line:
+            continue
+        stamp = float(line.split(" ", 1)[0])
+        upstreams = re.search(r'up="([^"]*)"', line).group(1)
+        if "," in upstreams:
+            passed_on += 1
+        if stamp >= since and " 200 up=" in line:
+            served[upstreams.split(",")[-1].strip()] += 1
+    return served, passed_on
+
+
+def lines(text: str) -> list[str]:
+    return [line for line in text.split("\n") if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    prefix = f"t{uuid.uuid4().hex[:12]}"
+    # The servers run in their own sessions: on SIGTERM, unwind so that they are stopped too.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with temporary_database("spie_cluster") as url:
+            running = Cluster(tmp_path_factory.mktemp("cluster"), tracker_db_url=url,
+                              database_url=url, redis_key_prefix=prefix, port=free_port())
+            if not running.model.exists():
+                pytest.fail(f"{running.model} is missing: run `make model` first")
+            started = time.monotonic()
+            running.start()
+            print(f"\ncluster started in {time.monotonic() - started:.0f} s")
+            try:
+                yield running
+            finally:
+                running.stop()
+                _delete_redis_keys(running.redis_url, prefix)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(*_: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not stop the clean-up
+    raise KeyboardInterrupt
+
+
+def _delete_redis_keys(url: str, prefix: str) -> None:
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+
+
+def test_socketio_goes_through_nginx_with_websocket_upgrade(cluster: Cluster):
+    async def handshake() -> str:
+        async with aiohttp.ClientSession() as session:
+            url = f"{cluster.url}/socket.io/?EIO=4&transport=websocket"
+            async with session.ws_connect(url, timeout=10) as ws:
+                message = await ws.receive(timeout=10)
+                return message.data
+
+    opening = asyncio.run(handshake())
+    assert opening.startswith("0{") and '"sid"' in opening  # Engine.IO v4 open packet
+
+
+def test_conversations_survive_a_rasa_server_killed_in_flight(cluster: Cluster):
+    scripts = {f"cluster-{i:03d}-{uuid.uuid4().hex[:6]}": script(i) for i in range(CONVERSATIONS)}
+    sent: dict[str, list[tuple[str, str]]] = {sender: [] for sender in scripts}
+    stats = Stats()
+    tracker = TrackerReader(cluster.tracker_db_url)
+    locks = LockWatcher(cluster.redis_url, cluster.redis_key_prefix)
+    started = time.monotonic()
+    try:
+        asyncio.run(drive(cluster, tracker, locks, scripts, sent, stats))
+        elapsed = time.monotonic() - started
+
+        # The tracker store: every message sent recorded exactly once, in order, each answered.
+        lost, twice, unanswered, disorder, other_answer = [], [], [], [], []
+        for sender, exchanges in sent.items():
+            recorded = tracker.turns(sender)
+            expected = [(f"{sender}:{i}", message) for i, (message, _) in enumerate(exchanges)]
+            got = [(turn_id, text) for turn_id, text, _ in recorded]
+            counts = Counter(turn_id for turn_id, _ in got)
+            twice += [turn_id for turn_id, n in counts.items() if n > 1]
+            lost += [turn_id for turn_id, _ in expected if turn_id not in counts]
+            unanswered += [turn_id for turn_id, _, bot in recorded if not bot]
+            if got != expected:
+                disorder.append(sender)
+                continue
+            # the answer each client got is the one recorded for that turn
+            other_answer += [
+                turn_id for (turn_id, _, bot), (_, answer) in zip(recorded, exchanges, strict=True)
+                if lines("\n".join(bot)) != lines(answer)
+            ]
+    finally:
+        tracker.dispose()
+
+    turns = sum(len(exchanges) for exchanges in sent.values())
+    survivor = f"127.0.0.1:{cluster.rasa_ports[1]}"
+    served_after_kill, passed_on = upstream_counts(cluster.access_log, (stats.killed_at or 0) + 1)
+    latencies = sorted(stats.latencies)
+    print(
+        f"\n{CONVERSATIONS} conversations, {turns} turns in {elapsed:.1f} s "
+        f"({turns / elapsed:.1f} turns/s); latency median {statistics.median(latencies):.2f} s, "
+        f"p95 {latencies[int(len(latencies) * 0.95)]:.2f} s, max {latencies[-1]:.2f} s\n"
+        f"rasa server 1 stopped ({KILL_SIGNAL.name}) after {int(turns * KILL_AFTER_FRACTION)} answers, "
+        f"{stats.in_flight_at_kill} requests in flight\n"
+        f"failed attempts seen by clients: {dict(stats.http_errors) or 0}; "
+        f"re-sent (not recorded anywhere): {stats.resent}; "
+        f"answer read back (recorded, reply lost): {stats.recovered}; "
+        f"waiting for locks to be free: {stats.settle_wait:.0f} s in all\n"
+        f"POSTs nginx passed to the other server (connection refused): {passed_on}; "
+        f"answered after the kill by: {dict(served_after_kill)}\n"
+        f"tracker store: lost {len(lost)}, twice {len(twice)}, unanswered {len(unanswered)}, "
+        f"out of order {len(disorder)}, answer differing from the recorded one {len(other_answer)}"
+    )
+    assert not stats.failures, "\n\n".join(stats.failures[:5])
+    assert all(len(sent[s]) == len(scripts[s]) for s in scripts), "a conversation did not finish"
+    assert not lost, f"turns lost: {lost[:10]}"
+    assert not twice, f"turns answered twice: {twice[:10]}"
+    assert not unanswered, f"turns without an answer: {unanswered[:10]}"
+    assert not disorder, f"user turns recorded out of order: {disorder[:10]}"
+    assert not other_answer, f"answers differing from the tracker: {other_answer[:10]}"
+    assert stats.kill_time is not None and stats.in_flight_at_kill > 0
+    assert cluster.rasa_servers[0].popen.poll() is not None  # really dead
+    assert set(served_after_kill) <= {survivor}, served_after_kill
+    assert served_after_kill[survivor] > 0
