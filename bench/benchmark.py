@@ -820,7 +820,11 @@ def markdown(results: dict[str, Any]) -> str:
         f"model `{get(results, 'default', 'model') or 'not run'}`.",
         "- Both served the same way: one Rasa server (`rasa run`, one Sanic worker, in-memory lock "
         "store, SQLite tracker store) with the project's REST channel and action server, on loopback; "
-        "the load generator (asyncio + aiohttp) runs on the same 2 CPUs.",
+        f"the load generator (asyncio + aiohttp) runs on the same {m['nproc']} CPUs.",
+    ]
+    for failure in results.get("failures", []):
+        lines += ["", f"**Not measured in this run** — {failure} (see the run's output)."]
+    lines += [
         "",
         "## Targets (ours)",
         "",
@@ -987,6 +991,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return options
 
 
+def first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+
+
 def stop_on_signal(signum: int, _frame: Any) -> None:
     """SIGTERM/SIGHUP: unwind, so that the `finally` blocks stop the servers this run started."""
     say_progress(f"received signal {signum}: stopping")
@@ -1012,7 +1020,7 @@ def main(argv: list[str] | None = None) -> int:
                     if k in {"users", "turns", "think_min", "think_max", "baseline_turns",
                              "sat_clients", "sat_seconds", "bad_requests", "bad_concurrency", "seed",
                              "stock_budget"}},
-        "workdir": str(workdir), "commands": commands.lines, "training": {},
+        "workdir": str(workdir), "commands": commands.lines, "training": {}, "failures": [],
     }
     ok = False
     try:
@@ -1040,12 +1048,21 @@ def main(argv: list[str] | None = None) -> int:
             results["nlu_default"] = nlu_scores(commands, DEFAULT_MODEL, workdir / "nlu-default",
                                                 workdir / "nlu-default.log")
         results["ours"] = serve_and_measure(options.model, "ours", options, workdir, commands)
+        # The comparisons below must not cost the figures already measured: a failure is reported.
         if not options.skip_default:
-            results["default"] = serve_and_measure(DEFAULT_MODEL, "default", options, workdir,
-                                                   commands)
+            try:
+                results["default"] = serve_and_measure(DEFAULT_MODEL, "default", options, workdir,
+                                                       commands)
+            except Exception as error:  # noqa: BLE001
+                results["failures"].append(f"default configuration: {first_line(error)}")
+                say_progress(f"default configuration failed: {error}")
         if not options.skip_stock:
-            results["stock_bad_input"] = stock_channel_bad_input(options.model, options, workdir,
-                                                                 commands)
+            try:
+                results["stock_bad_input"] = stock_channel_bad_input(options.model, options,
+                                                                     workdir, commands)
+            except Exception as error:  # noqa: BLE001
+                results["failures"].append(f"stock REST channel: {first_line(error)}")
+                say_progress(f"stock REST channel failed: {error}")
         ok = True
     finally:
         results["duration_s"] = time.perf_counter() - started
