@@ -90,13 +90,29 @@ def bot_message(sender: str, text: str) -> dict[str, Any]:
 
 
 def describe_failure(error: Exception) -> str:
-    """A log line for staff that names the failing service (never the message text)."""
-    module = type(error).__module__ or ""
-    if module.startswith("redis"):
-        return f"lock store (Redis) unreachable: {type(error).__name__}: {error}"
-    if module.startswith(("sqlalchemy", "psycopg2", "sqlite3")):
-        return f"tracker store (SQL database) unreachable: {type(error).__name__}"
+    """A log line for staff that names the failing service (never the message text).
+
+    Rasa wraps the engines' errors (a Redis ConnectionError becomes a LockError), so the whole
+    chain of causes is looked at.
+    """
+    chain = causes(error)
+    modules = [type(cause).__module__ or "" for cause in chain]
+    if any(m.startswith("redis") for m in modules) or type(error).__name__ == "LockError":
+        return f"lock store (Redis) unreachable: {type(chain[-1]).__name__}: {chain[-1]}"
+    if any(m.startswith(("sqlalchemy", "psycopg2", "sqlite3")) for m in modules):
+        return f"tracker store (SQL database) unreachable: {type(chain[-1]).__name__}"
     return type(error).__name__
+
+
+def causes(error: BaseException) -> list[BaseException]:
+    """The error followed by its causes (explicit or implicit), innermost last."""
+    chain = [error]
+    while len(chain) < 10:
+        cause = chain[-1].__cause__ or chain[-1].__context__
+        if cause is None or cause in chain:
+            break
+        chain.append(cause)
+    return chain
 
 
 class SafeRestInput(RestInput):

@@ -3,7 +3,7 @@
 import pytest
 
 from bot.text import clean_user_text, fold
-from rasa_ext.rest_channel import BadRequest, message_text, parse_body
+from rasa_ext.rest_channel import BadRequest, describe_failure, message_text, parse_body
 
 
 @pytest.mark.parametrize(
@@ -55,3 +55,25 @@ def test_clean_user_text_cuts_and_strips_control_characters():
 def test_fold():
     assert fold("  L’Île-de-France ") == "l'ile-de-france"
     assert fold("Cœur") == "coeur"
+
+
+def test_a_wrapped_redis_error_is_logged_as_the_lock_store():
+    from rasa.core.lock_store import LockError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    try:
+        try:
+            raise RedisConnectionError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+        except RedisConnectionError as cause:
+            raise LockError("could not acquire lock") from cause
+    except LockError as error:
+        line = describe_failure(error)
+    assert line.startswith("lock store (Redis) unreachable")
+    assert "Connection refused" in line
+
+
+def test_a_database_error_is_logged_as_the_tracker_store():
+    from sqlalchemy.exc import OperationalError
+
+    error = OperationalError("SELECT 1", {}, Exception("connection refused"))
+    assert describe_failure(error).startswith("tracker store (SQL database) unreachable")
