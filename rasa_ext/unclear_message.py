@@ -1,0 +1,117 @@
+"""NLU component: a message made mostly of unknown words is unclear, not a confident guess.
+
+DIET gives a confident intent even to keyboard mashes ("qsdfgh", "xkcd blorp zzzz"), so the
+FallbackClassifier threshold never fires for them. This component, placed after the classifiers,
+predicts `nlu_fallback` (topic suggestions) when at least half the words of a message are neither in
+the training data nor in the French model's vocabulary. Other languages are left alone: their words
+are unknown to a French model by nature, and they have their own intent.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.text import fold
+
+VOCABULARY_FILE = "vocabulary.json"
+SPACY_DOC = "text_spacy_doc"  # where SpacyNLP puts the parsed message
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class UnclearMessageClassifier(GraphComponent, IntentClassifier):
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        # unknown_share: share of unknown words from which a message is unclear.
+        # keep_intents: intents never overridden (a foreign language is "unknown" by nature).
+        return {"unknown_share": 0.5, "keep_intents": ["other_language"]}
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        vocabulary: set[str] | None = None,
+    ) -> None:
+        self.config = config
+        self.model_storage = model_storage
+        self.resource = resource
+        self.vocabulary = vocabulary or set()
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> UnclearMessageClassifier:
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> UnclearMessageClassifier:
+        with model_storage.read_from(resource) as directory:
+            words = json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8"))
+        return cls(config, model_storage, resource, set(words))
+
+    def train(self, training_data: TrainingData) -> Resource:
+        self.vocabulary = {
+            word for example in training_data.training_examples for word in words_of(example)
+        }
+        with self.model_storage.write_to(self.resource) as directory:
+            (directory / VOCABULARY_FILE).write_text(
+                json.dumps(sorted(self.vocabulary), ensure_ascii=False), encoding="utf-8"
+            )
+        return self.resource
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            if self.is_unclear(message):
+                fallback = {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME,
+                            PREDICTED_CONFIDENCE_KEY: 1.0}
+                message.set(INTENT, fallback, add_to_output=True)
+                ranking = message.get(INTENT_RANKING_KEY) or []
+                message.set(INTENT_RANKING_KEY, [fallback, *ranking], add_to_output=True)
+        return messages
+
+    def is_unclear(self, message: Message) -> bool:
+        intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        if intent in self.config["keep_intents"] or message.get(ENTITIES):
+            return False
+        doc = message.get(SPACY_DOC)
+        if doc is None:
+            return False
+        words = [token for token in doc if token.is_alpha and len(token.text) >= 2]
+        unknown = [t for t in words if t.is_oov and fold(t.text) not in self.vocabulary]
+        return bool(words) and len(unknown) >= self.config["unknown_share"] * len(words)
+
+
+def words_of(example: Message) -> set[str]:
+    """The folded words of a training example (from its spaCy doc, or split on spaces)."""
+    doc = example.get(SPACY_DOC)
+    tokens = [token.text for token in doc] if doc is not None else (example.get(TEXT) or "").split()
+    return {fold(token) for token in tokens}
