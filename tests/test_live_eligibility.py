@@ -115,8 +115,8 @@ def test_dont_know_gets_an_explanation_and_the_question_again(assistant: Assista
 def test_unclear_answers_offer_help_after_two_tries(assistant: Assistant):
     c = Conversation(assistant)
     c.say("suis je eligible")
-    assert "pas compris" in c.say("banane")
-    second = c.say("trombone")
+    assert "pas compris" in c.say("la boulangerie du coin")
+    second = c.say("mon cousin")
     assert "pas compris" in second and "annuler" in second
     assert "1. Quelle structure" in second
 
