@@ -45,7 +45,8 @@ ensure_venv() {
 
 # Fingerprint of everything the model is trained from.
 training_fingerprint() {
-  (cd "$ROOT" && cat config.yml domain.yml $(find data -name '*.yml' | sort) | sha256sum | cut -c1-16)
+  # The NLU component of rasa_ext is part of the model; the rest of the code is not.
+  (cd "$ROOT" && cat config.yml domain.yml rasa_ext/unclear_message.py $(find data -name '*.yml' | sort) | sha256sum | cut -c1-16)
 }
 
 # Trains the model when it is missing, stale or unreadable.
@@ -59,7 +60,9 @@ ensure_model() {
     return 0
   fi
   say "Entraînement du modèle (plusieurs minutes)"
-  (cd "$ROOT" && "$VENV/bin/rasa" train --fixed-model-name current --out models --quiet) ||
+  # Repeatable training: the seeds in config.yml are not enough, Python's string hashing and
+  # TensorFlow's multi-threaded ops must be fixed too (two runs give the same model, measured).
+  (cd "$ROOT" && PYTHONHASHSEED=0 TF_DETERMINISTIC_OPS=1 "$VENV/bin/rasa" train --fixed-model-name current --out models --quiet) ||
     die "l'entraînement a échoué : lancez « $VENV/bin/rasa data validate » pour voir l'erreur dans les données."
   echo "$fingerprint" > "$ROOT/models/.fingerprint"
 }
