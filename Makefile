@@ -27,7 +27,7 @@ model: install
 test:
 	@bash scripts/test.sh
 
-# Tests against live servers and Chromium (not yet part of make test, see README).
+# Only the tests against live servers, Chromium and the cluster (make test runs them too).
 test-live: model
 	.venv/bin/python -m pytest -m "server or browser"
 
