@@ -185,7 +185,9 @@ def web_url(_proxy: RasaProxy) -> Iterator[str]:
 # --------------------------------------------------------------------------------------------
 # Browser
 # --------------------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running in the main thread while it
+# lives, which breaks `asyncio.run` in the tests collected after this package.
+@pytest.fixture(scope="package")
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} manquant : apt-get install chromium")

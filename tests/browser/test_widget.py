@@ -358,6 +358,15 @@ def test_axe_no_violation_closed_and_open(new_page, web_url, axe_source, rasa_pr
     page.add_script_tag(content=axe_source)
 
     def scan(state: str) -> None:
+        # Colours are read as rendered: let the opening fade-in (0.18 s) end first, which can
+        # take longer than the answer on a loaded machine. The typing dots loop forever.
+        page.evaluate(
+            "() => Promise.all([document, ...[...document.querySelectorAll('*')]"
+            ".map(e => e.shadowRoot).filter(Boolean)]"
+            ".flatMap(root => root.getAnimations())"
+            ".filter(a => a.effect.getComputedTiming().iterations !== Infinity)"
+            ".map(a => a.finished))"
+        )
         result = page.evaluate(
             "async () => { const r = await axe.run(document, {resultTypes: ['violations']});"
             " return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
