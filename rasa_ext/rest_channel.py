@@ -97,7 +97,7 @@ def describe_failure(error: Exception) -> str:
     """
     chain = causes(error)
     modules = [type(cause).__module__ or "" for cause in chain]
-    if any(m.startswith("redis") for m in modules) or type(error).__name__ == "LockError":
+    if any(m.startswith("redis") for m in modules):
         return f"lock store (Redis) unreachable: {type(chain[-1]).__name__}: {chain[-1]}"
     if any(m.startswith(("sqlalchemy", "psycopg2", "sqlite3")) for m in modules):
         return f"tracker store (SQL database) unreachable: {type(chain[-1]).__name__}"
