@@ -22,7 +22,9 @@ cleanup() {
   for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+# Ctrl-C may come while waiting for a server to start: stop everything and leave, not go on waiting.
+trap 'cleanup; exit 130' INT TERM
 
 say "Serveur d'actions sur le port $ACTIONS_PORT"
 "$VENV/bin/rasa" run actions --actions actions --port "$ACTIONS_PORT" &
