@@ -20,6 +20,8 @@ logger = logging.getLogger(__name__)
 
 ANNUAIRE_URL = "https://lannuaire.service-public.gouv.fr"
 MAX_CHOICES = 6
+NO_PLACE = ("", "no_place", "empty")
+MENTION_SEPARATOR = " | "  # several place mentions of one message, as the actions pass them  # reasons of a resolution that found no place at all
 ASK_PLACE = "Pour quel département ? Indiquez son nom ou son numéro, une commune ou un code postal."
 STORE_DOWN = (
     "Je ne peux pas consulter l'annuaire des services pour le moment. Vous trouverez les "
@@ -50,12 +52,12 @@ def _choices(candidates: tuple[PlaceCandidate, ...], payload_for) -> list[dict[s
 
 
 def _resolve(text: str, mention: str | None) -> Resolution:
-    """The entity when NLU found one and it resolves, else the whole message."""
+    """The place mentions the NLU found (joined by MENTION_SEPARATOR), else the whole message."""
     resolver = get_resolver()
     if mention:
-        resolution = resolver.resolve(mention)
-        if resolution.kind != "unknown":
-            return resolution
+        resolution = resolver.resolve_all(mention.split(MENTION_SEPARATOR))
+        if resolution.kind != "unknown" or resolution.reason not in NO_PLACE or not text:
+            return resolution  # found, or known not to be a département (outside…)
     return resolver.find_in_text(text)
 
 
@@ -74,7 +76,17 @@ def _unknown_message(resolution: Resolution, text: str) -> str:
     if resolution.reason == "unknown_number":
         return f"« {resolution.matched} » n'est pas un numéro de département. {ASK_PLACE}"
     if resolution.reason == "outside":
-        return f"Ce lieu n'est pas dans un département français couvert par l'AMI. {ASK_PLACE}"
+        where = f"« {resolution.matched} »" if resolution.matched else "Ce lieu"
+        return (
+            f"{where} n'est pas l'un des 101 départements : je n'ai pas de contact pour ce "
+            f"territoire. Les services de l'État qui y sont présents figurent dans l'Annuaire de "
+            f"l'administration : {ANNUAIRE_URL}."
+            + (
+                " Si vous parliez d'une commune du même nom, choisissez-la ci-dessous."
+                if resolution.alternatives
+                else f" {ASK_PLACE}"
+            )
+        )
     return f"Je n'ai pas trouvé ce lieu. {ASK_PLACE}"
 
 
@@ -122,12 +134,15 @@ def contact_reply(
     except StoreUnavailable:
         logger.error("Place store unavailable")
         return PlaceReply(STORE_DOWN)
-    no_place = resolution.reason in ("", "no_place") and not (place_expected or mention)
+    no_place = resolution.reason in NO_PLACE and not (place_expected or mention)
     if no_place and known_dep:
         return contact_for_departement(known_dep)
     if no_place:
         return PlaceReply(ASK_PLACE)
-    return PlaceReply(_unknown_message(resolution, mention or text))
+    return PlaceReply(
+        _unknown_message(resolution, mention or text),
+        _choices(resolution.alternatives, lambda c: _intent_payload("ask_contact", c.dep_code)),
+    )
 
 
 def _region_reply(resolution: Resolution) -> PlaceReply:
@@ -163,12 +178,12 @@ def territory_status_reply(text: str, mention: str | None, known_dep: str | None
                 else f"{resolution.region_name} : quel département ?"
             )
             return PlaceReply(question, _choices(resolution.candidates, payload))
-        if resolution.reason in ("", "no_place") and known_dep:
+        if resolution.reason in NO_PLACE and known_dep:
             return PlaceReply(contacts.format_spie_status(known_dep), code=known_dep)
     except StoreUnavailable:
         logger.error("Place store unavailable")
         return PlaceReply(STORE_DOWN)
-    if resolution.reason in ("", "no_place"):
+    if resolution.reason in NO_PLACE:
         return PlaceReply(SPIE_OVERVIEW)
     return PlaceReply(_unknown_message(resolution, text))
 
@@ -177,7 +192,7 @@ def territory_status_reply(text: str, mention: str | None, known_dep: str | None
 
 
 def departement_from_text(text: str) -> PlaceReply:
-    """One département from the answer, or a question back (buttons send "Nom (code)")."""
+    """One département from the answer, or a question back (buttons send /inform_place{…})."""
     try:
         resolution = get_resolver().find_in_text(text)
     except StoreUnavailable:
@@ -191,5 +206,6 @@ def departement_from_text(text: str) -> PlaceReply:
             if resolution.kind == "ambiguous"
             else f"{resolution.region_name} compte plusieurs départements : lequel ?"
         )
-        return PlaceReply(question, _choices(resolution.candidates, lambda c: c.label))
+        choices = _choices(resolution.candidates, lambda c: _intent_payload("inform_place", c.dep_code))
+        return PlaceReply(question, choices)
     return PlaceReply(_unknown_message(resolution, text))

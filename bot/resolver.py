@@ -25,20 +25,29 @@ from __future__ import annotations
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+import yaml
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from bot import DATA_DIR
 from bot.store import CommuneRow, PlaceData, Store
 from bot.text import fold
 
+OUTSIDE_FILE = DATA_DIR / "geo" / "outside.yml"
+
+
+def load_outside_territories() -> list[dict]:
+    """Territories outside the 101 départements (collectivités d'outre-mer, Monaco…)."""
+    return yaml.safe_load(OUTSIDE_FILE.read_text(encoding="utf-8")) or []
+
 Kind = Literal["departement", "region", "ambiguous", "unknown"]
 Why = Literal["postal_code", "number", "name", "commune", "region"]
-Level = Literal["departement", "region", "group", "commune"]
+Level = Literal["departement", "region", "group", "outside", "commune"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,15 @@ class PlaceCandidate:
     population: int  # of the commune(s) that matched, else of the département
     evidence: str  # the text recognised: "63000", "Moulins", "le 63"
     communes: tuple[str, ...] = ()  # communes behind a postal code or a commune name
+
+
+@dataclass(frozen=True)
+class PlaceSpan:
+    """Where a place was read in a text (character offsets) and how it was read."""
+
+    start: int
+    end: int
+    evidence: str
 
 
 @dataclass(frozen=True)
@@ -96,6 +114,19 @@ GENERIC_WORDS = frozenset(
     """.split()
 )
 IGNORED_WORDS = STOP_WORDS | GENERIC_WORDS
+# Words around a place in a message that only gives a place: « on est basés à X », « CCAS de X »,
+# « et pour l'Isère ? ». A message made of places and these words is an answer "here I am".
+PLACE_MESSAGE_WORDS = IGNORED_WORDS | frozenset(
+    """
+    base basee bases basees implante implantee implantes implantees installe installee installes
+    installees localise localisee situes situees sis domicilie domiciliee originaire habitant
+    habitante ici la bas coin perso personnellement quid sinon plutot precisement exactement
+    association asso assos mission locale ml ccas cias mairie cd conseil departemental structure
+    organisme collectivite agglo agglomeration communaute communes intercommunalite epci
+    metropole ville village canton plie siae centre social cap emploi bureau antenne siege
+    agence equipe dans vers sur pres alentours environs autour region commune et ah euh
+    """.split()
+)
 # Words that make a sentence about a State service: then "la somme" is the Somme.
 SERVICE_WORDS = frozenset(
     {"ddets", "ddetspp", "dreets", "drieets", "deets", "dgcopop", "prefecture", "departement"}
@@ -169,12 +200,54 @@ GROUP_ALIASES = {
 }
 # Short names of communes nouvelles that people keep using: alias → INSEE code.
 COMMUNE_ALIASES = {"Évry": "91228"}
-LEVEL_PRIORITY: dict[str, int] = {"departement": 0, "region": 1, "group": 2, "commune": 3}
+LEVEL_PRIORITY: dict[str, int] = {
+    "departement": 0,
+    "region": 1,
+    "group": 2,
+    "outside": 3,  # a collectivité d'outre-mer named exactly wins over its homonym communes
+    "commune": 4,
+}
 MAX_NAME_TOKENS = 9  # "Saint-Remy-en-Bouzemont-Saint-Genest-et-Isson"
 MAX_FUZZY_TOKENS = 4
 MIN_FUZZY_LETTERS = 5  # in sentences
 MIN_FUZZY_LETTERS_MENTION = 4  # in clean mentions ("Lile")
 MIN_FUZZY2_LETTERS = 10  # two edits only for long names
+
+
+# --- what is never a place ----------------------------------------------------------------------
+
+# Numbers and names inside these are not places: "04 73 12 34 56" is not the Alpes-de-Haute-
+# Provence, "11/10/2021" not the Aude, "marie@cd03.fr" not a commune Marie. They are blanked out
+# (same length, so the offsets of the rest are kept) before a sentence is scanned.
+NOT_PLACES = re.compile(
+    r"""
+      [\w.+-]+@[\w-]+(?:\.[\w-]+)+                          # e-mail address
+    | (?:https?://|www\.)\S+                                 # URL
+    | \b[\w-]+(?:\.[\w-]+)*\.(?:fr|com|org|net|eu|gouv)\b\S*  # bare domain name
+    | (?:\+|\b00)\d{2,3}[\s.-]?\(?0?\)?\d(?:[\s.-]?\d{2}){4}\b  # international phone number
+    | \b0\d(?:[\s.-]?\d{2}){4}\b                            # French phone number
+    | \b\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?\b                # date 11/10, 11.10.2021
+    | \b\d{1,2}\s?h\s?\d{2}\b                                # time 14h30
+    | \b\d{1,3}(?:[\s.\u202f\u00a0]\d{3})+(?:,\d+)?\s?(?:€|euros?\b|k€)  # amount 50 000 €
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+
+
+def is_place_message(text: str, spans: Sequence[PlaceSpan]) -> bool:
+    """Whether `text` only gives places (« je suis à Ygrande », « et pour le 33 ? »)."""
+    if not spans:
+        return False
+    rest = list(text)
+    for span in spans:
+        rest[span.start : span.end] = " " * (span.end - span.start)
+    words = tokenize(mask_non_places("".join(rest)))
+    return all(word.norm in PLACE_MESSAGE_WORDS for word in words)
+
+
+def mask_non_places(text: str) -> str:
+    """`text` with e-mail addresses, URLs, phone numbers, dates, times and amounts blanked."""
+    return NOT_PLACES.sub(lambda match: " " * len(match.group()), text)
 
 
 # --- tokens -----------------------------------------------------------------------------------
@@ -362,6 +435,10 @@ class PlaceResolver:
         for name, codes in GROUP_ALIASES.items():
             population = sum(self._departements[code].population for code in codes)
             self._add(name, _Target("group", codes, name.title(), population))
+        for territory in load_outside_territories():
+            target = _Target("outside", (), territory["name"], 0)
+            for name in (territory["name"], *territory.get("aliases", ())):
+                self._add(name, target)
 
     def _region_target(self, region_code: str) -> _Target:
         deps = self._region_deps[region_code]
@@ -393,9 +470,27 @@ class PlaceResolver:
 
     def resolve(self, mention: str) -> Resolution:
         """A clean mention: a name, a number, a postal code ("Allier", "dans le 13", "63000")."""
+        hit = self._mention_hit(mention)
+        if hit is None:
+            return self.find_in_text(mention)
+        return self._combine([hit]) if hit.candidates or hit.reason else Resolution(
+            "unknown", reason="empty"
+        )
+
+    def resolve_all(self, mentions: Sequence[str]) -> Resolution:
+        """Several mentions of one message (« Castres » and « 81 »), combined as in a sentence."""
+        if len(mentions) == 1:
+            return self.resolve(mentions[0])
+        hits: list[_Hit] = []
+        for mention in mentions:
+            hit = self._mention_hit(mention)
+            hits.extend([hit] if hit is not None else self._scan(mention).hits)
+        return self._combine(hits)
+
+    def _mention_hit(self, mention: str) -> _Hit | None:
         tokens = tokenize(mention)
         if not tokens:
-            return Resolution("unknown", reason="empty")
+            return _Hit(0, 0, 0, [])
         # Leading words such as "dans le", "département", "code postal" may be skipped.
         starts = [0]
         while starts[-1] + 1 < len(tokens) and tokens[starts[-1]].norm in IGNORED_WORDS:
@@ -404,20 +499,42 @@ class PlaceResolver:
             for start in starts:
                 hit = read(tokens[start:])
                 if hit is not None:
-                    return self._combine([hit])
-        return self.find_in_text(mention)
+                    return hit
+        return None
 
-    def find_in_text(self, text: str) -> Resolution:
+    def find_in_text(
+        self, text: str, is_common_word: Callable[[str], bool] | None = None
+    ) -> Resolution:
         """A whole sentence: postal codes, numbers in context, then names, then typos."""
-        tokens = tokenize(text)
-        if not tokens:
-            return Resolution("unknown", reason="empty")
-        scan = _Scan(text, tokens)
-        self._scan_postal_codes(scan)
-        self._scan_numbers(scan)
-        self._scan_names(scan)
-        self._scan_typos(scan)
-        return self._combine(scan.hits, scan.unknown_reason)
+        return self.scan_text(text, is_common_word)[0]
+
+    def scan_text(
+        self, text: str, is_common_word: Callable[[str], bool] | None = None
+    ) -> tuple[Resolution, list[PlaceSpan]]:
+        """`find_in_text`, with the spans of `text` that were read as places.
+
+        `is_common_word` (folded word → bool), when given, keeps ordinary words from being
+        "corrected" into place names ("salut" is not a typo of Sault).
+        """
+        scan = self._scan(text, is_common_word)
+        if not scan.tokens:
+            return Resolution("unknown", reason="empty"), []
+        tokens = scan.tokens
+        spans = [
+            PlaceSpan(tokens[hit.start].start, tokens[hit.end - 1].end, hit.evidence)
+            for hit in sorted(scan.hits, key=lambda hit: hit.start)
+            if hit.end > hit.start
+        ]
+        return self._combine(scan.hits, scan.unknown_reason), spans
+
+    def _scan(self, text: str, is_common_word: Callable[[str], bool] | None = None) -> _Scan:
+        scan = _Scan(text, tokenize(mask_non_places(text)), is_common_word)
+        if scan.tokens:
+            self._scan_postal_codes(scan)
+            self._scan_numbers(scan)
+            self._scan_names(scan)
+            self._scan_typos(scan)
+        return scan
 
     def departement_label(self, dep_code: str) -> str:
         return f"{self._departements[dep_code].name} ({dep_code})"
@@ -530,8 +647,8 @@ class PlaceResolver:
                 continue  # Monaco, collectivités d'outre-mer
             names = tuple(self._commune_names.get(insee, insee) for insee in insee_codes)
             candidates.append(self._candidate(dep_code, "postal_code", 0, evidence, names))
-        if not candidates:
-            return _unknown_hit("outside")
+        if not candidates:  # a collectivité d'outre-mer or Monaco: said so, not ignored
+            return _Hit(start, end, 4, [], "outside", evidence=evidence, reason="outside")
         return _Hit(start, end, 4, candidates, evidence=evidence)
 
     def _number_hit(self, codes: tuple[str, ...], start: int, end: int, evidence: str) -> _Hit:
@@ -547,6 +664,13 @@ class PlaceResolver:
         best_level = min(LEVEL_PRIORITY[target.level] for target in targets)
         primary = [t for t in targets if LEVEL_PRIORITY[t.level] == best_level]
         level = primary[0].level
+        if level == "outside":  # not a département: its homonym communes are other readings
+            communes = [t for t in targets if t.level == "commune"]
+            return _Hit(
+                start, end, 2 - int(fuzzy), [], "outside",
+                alternatives=self._commune_candidates(communes, evidence),
+                fuzzy=fuzzy, evidence=primary[0].name, reason="outside",
+            )
         if level == "commune":
             candidates = self._commune_candidates(primary, evidence)
             if not candidates:
@@ -642,7 +766,12 @@ class PlaceResolver:
         useful = [hit for hit in hits if hit.candidates]
         if not useful:
             reasons = [hit.reason for hit in hits if hit.reason]
-            return Resolution("unknown", reason=(reasons[0] if reasons else reason) or "no_place")
+            return Resolution(
+                "unknown",
+                matched=" + ".join(hit.evidence for hit in hits if hit.evidence),
+                reason=(reasons[0] if reasons else reason) or "no_place",
+                alternatives=tuple(_unique(alt for hit in hits for alt in hit.alternatives)),
+            )
         ordered = sorted(useful, key=lambda hit: (-hit.strength, hit.start))
         selected = list(ordered[0].candidates)
         for hit in ordered[1:]:
@@ -669,7 +798,10 @@ class PlaceResolver:
 
 
 class _Scan:
-    def __init__(self, text: str, tokens: list[_Token]) -> None:
+    def __init__(
+        self, text: str, tokens: list[_Token], is_common_word: Callable[[str], bool] | None
+    ) -> None:
+        self.is_common_word = is_common_word or (lambda word: False)
         self.text = text
         self.tokens = tokens
         self.claimed = [False] * len(tokens)
@@ -720,8 +852,8 @@ class _Scan:
         norm = self.tokens[start].norm
         if norm in ("2a", "2b") or (len(norm) == 3 and codes[0].startswith("97")):
             return True
-        if self.only_content(start, end):
-            return True
+        if self.only_content(start, end) and (len(norm) >= 2 or len(self.tokens) == 1):
+            return True  # « 63 » alone, « contact 63 »; but « c quoi 1 AMI » is not the Ain
         before = self.text[: self.tokens[start].start].rstrip()
         after = self.text[self.tokens[end - 1].end :].lstrip()
         if before.endswith("(") and after.startswith(")"):
@@ -765,6 +897,8 @@ class _Scan:
         tokens = self.tokens[start:end]
         if tokens[0].norm in IGNORED_WORDS or tokens[-1].norm in IGNORED_WORDS:
             return False
+        if end - start == 1 and self.is_common_word(tokens[0].norm):
+            return False  # an ordinary word, not a misspelt name
         if any(not token.norm.isalpha() for token in tokens):
             return False
         if all(self.claimed[start:end]):

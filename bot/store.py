@@ -558,23 +558,55 @@ def build_database(url: str | None = None, *, force: bool = False) -> bool:
     return True
 
 
-def _load_reference_data(connection: Connection) -> None:
-    connection.execute(sa.insert(regions_table), _read_rows(GEO_DIR / "regions.csv"))
+def _place_rows() -> dict[str, list[dict[str, object]]]:
+    """The rows of the place tables, read from the data files (column names of the tables)."""
     departements = _read_rows(GEO_DIR / "departements.csv")
     for row in departements:
         row["region_code"] = row.pop("region")
         row["population"] = int(row["population"])
-    connection.execute(sa.insert(departements_table), departements)
     communes = _read_rows(GEO_DIR / "communes.csv")
     for row in communes:
         row["dep_code"] = row.pop("dep")
         row["region_code"] = row.pop("region")
         row["population"] = int(row["population"]) if row["population"] else None
-    connection.execute(sa.insert(communes_table), communes)
     postal_codes = _read_rows(GEO_DIR / "postal_codes.csv")
     for row in postal_codes:
         row["dep_code"] = row.pop("dep")
-    connection.execute(sa.insert(postal_codes_table), postal_codes)
+    return {
+        "regions": _read_rows(GEO_DIR / "regions.csv"),
+        "departements": departements,
+        "communes": communes,
+        "postal_codes": postal_codes,
+    }
+
+
+def place_data_from_files() -> PlaceData:
+    """What the place resolver indexes, straight from the data files (no database).
+
+    The NLU pipeline reads places with it: the Rasa server needs no database connection.
+    """
+    rows = _place_rows()
+    return PlaceData(
+        regions=tuple(_as_row(RegionRow, row) for row in rows["regions"]),
+        departements=tuple(_as_row(DepartementRow, row) for row in rows["departements"]),
+        communes=tuple(
+            _as_row(CommuneRow, {**row, "postal_codes": tuple(str(row["postal_codes"]).split())})
+            for row in rows["communes"]
+        ),
+        postal_codes=tuple(_as_row(PostalCodeRow, row) for row in rows["postal_codes"]),
+    )
+
+
+def _as_row(row_type: type, values: dict[str, object]):  # noqa: ANN202 - any row dataclass
+    return row_type(**{field.name: values[field.name] for field in dataclasses.fields(row_type)})
+
+
+def _load_reference_data(connection: Connection) -> None:
+    rows = _place_rows()
+    connection.execute(sa.insert(regions_table), rows["regions"])
+    connection.execute(sa.insert(departements_table), rows["departements"])
+    connection.execute(sa.insert(communes_table), rows["communes"])
+    connection.execute(sa.insert(postal_codes_table), rows["postal_codes"])
     connection.execute(sa.insert(services_table), _read_rows(SERVICES_DIR / "services.csv"))
     prefectures = [
         {"dep_code": row["dep"], "website": row["website"]}

@@ -87,7 +87,9 @@ def test_territory_status():
 def test_departement_answer_of_the_self_test():
     assert pa.departement_from_text("Clermont-Ferrand").code == "63"
     ambiguous = pa.departement_from_text("Moulins")
-    assert ambiguous.code is None and "Allier (03)" in [b["payload"] for b in ambiguous.buttons]
+    assert ambiguous.code is None
+    assert '/inform_place{"place": "03"}' in [b["payload"] for b in ambiguous.buttons]
+    assert "Moulins — Allier (03)" in [b["title"] for b in ambiguous.buttons]
     assert pa.departement_from_text("Allier (03)").code == "03"
 
 
