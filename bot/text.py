@@ -31,3 +31,20 @@ def clean_user_text(text: str, max_chars: int) -> tuple[str, bool]:
     if len(text) <= max_chars:
         return text, False
     return text[:max_chars].rstrip(), True
+
+
+_CODE_CHARACTERS = set("{}[]();<>=*$#|\\`^~")
+_CODE_SHARE = 0.08
+_CODE_WORDS = re.compile(
+    r"(?i)\b(?:select\s.+\sfrom|drop\s+table|insert\s+into|delete\s+from|union\s+select"
+    r"|function\s*\(|console\.log|<\s*script|import\s+\w+|def\s+\w+\s*\(|echo\s+\$"
+    r"|\b[a-z_]+\((?:['\"]|\)))|^\s*[\[{].*[\]}]\s*$"
+)
+
+
+def is_noise(text: str) -> bool:
+    """No words at all (emoji, punctuation) or code: not a question to classify."""
+    if not any(char.isalnum() for char in text):
+        return True
+    symbols = sum(char in _CODE_CHARACTERS for char in text)
+    return symbols >= max(3, _CODE_SHARE * len(text)) or bool(_CODE_WORDS.search(text))

@@ -3,7 +3,8 @@
 DIET gives a confident intent even to keyboard mashes ("qsdfgh", "xkcd blorp zzzz"), so the
 FallbackClassifier threshold never fires for them. This component, placed after the classifiers,
 predicts `nlu_fallback` (topic suggestions) when at least half the words of a message are neither in
-the training data nor in the French model's vocabulary. Other languages are left alone: their words
+the training data nor in the French model's vocabulary, and for a message without any word (emoji,
+punctuation) or that looks like code or SQL. Other languages are left alone: their words
 are unknown to a French model by nature, and they have their own intent.
 """
 
@@ -29,7 +30,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.text import fold
+from bot.text import fold, is_noise
 
 VOCABULARY_FILE = "vocabulary.json"
 SPACY_DOC = "text_spacy_doc"  # where SpacyNLP puts the parsed message
@@ -99,6 +100,11 @@ class UnclearMessageClassifier(GraphComponent, IntentClassifier):
         return messages
 
     def is_unclear(self, message: Message) -> bool:
+        text = message.get(TEXT) or ""
+        if text.startswith("/"):
+            return False  # a button payload
+        if is_noise(text):
+            return True  # « 🙂 », « ??? », code: never a confident guess (it was « Au revoir »)
         intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
         if intent in self.config["keep_intents"] or message.get(ENTITIES):
             return False

@@ -45,8 +45,8 @@ ensure_venv() {
 
 # Fingerprint of everything the model is trained from.
 training_fingerprint() {
-  # The NLU component of rasa_ext is part of the model; the rest of the code is not.
-  (cd "$ROOT" && cat config.yml domain.yml rasa_ext/unclear_message.py $(find data -name '*.yml' | sort) | sha256sum | cut -c1-16)
+  # The NLU components of rasa_ext (and the text helpers they use) are part of the model.
+  (cd "$ROOT" && cat config.yml domain.yml rasa_ext/*.py bot/text.py $(find data -name '*.yml' | sort) | sha256sum | cut -c1-16)
 }
 
 # Trains the model when it is missing, stale or unreadable.

@@ -63,12 +63,19 @@ def test_keyboard_mashes_fall_back(nlp, classifier, text):
         "contact ddets spie",  # out of the French vocabulary, but in the training data
         "je suis a Mamoudzou",
         "63000",
-        "",
-        "?",
+        "l'AMI (2021) : qui ?",
     ],
 )
 def test_known_words_keep_their_intent(nlp, classifier, text):
     assert predicted(classifier, message(nlp, text)) == "faq"
+
+
+@pytest.mark.parametrize(
+    "text", ["?", "🙂", "...", "SELECT * FROM candidatures;", "<script>alert(1)</script>", "print('hello')", '{"question": ""}']
+)
+def test_no_words_or_code_is_unclear(nlp, classifier, text):
+    """Emoji, punctuation and code got a confident guess (« 🙂 » → « Au revoir »)."""
+    assert predicted(classifier, message(nlp, text)) == "nlu_fallback"
 
 
 def test_other_languages_keep_their_intent(nlp, classifier):

@@ -1,0 +1,98 @@
+"""Is a message about the subject of the answer chosen for it? (bot/data/subjects.yml)
+
+The classifiers always pick the closest answer, even for a question that no source answers:
+« Y a-t-il une enveloppe budgétaire ? » came out as the four expectations. `unanswered_subject`
+tells when a message is about an in-domain subject the sources do not cover and shows nothing of
+the chosen answer's own subject: the assistant then says so honestly instead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from bot import DATA_DIR
+from bot.text import fold
+
+SUBJECTS_FILE = DATA_DIR / "subjects.yml"
+WHOLE_WORD_MAX_LETTERS = 4
+_WORDS = re.compile(r"[a-z0-9€]+")
+
+
+@dataclass(frozen=True)
+class Subject:
+    key: str
+    label: str  # "le financement (montants, budget…)": completes « La page de l'AMI ne précise pas … »
+    cues: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Subjects:
+    answered: dict[str, tuple[str, ...]]  # answer key (faq/<key> or an intent) → cues
+    unanswered: tuple[Subject, ...]
+    domain: tuple[str, ...]  # cues of a message about the AMI at all
+    place_questions: dict[str, tuple[str, ...]]  # intent → cues, for a message naming a place
+
+    def place_question(self, text: str) -> str | None:
+        """The place intent (SPIE status, contact) a message naming a place asks, if any."""
+        words = words_of(text)
+        return next((intent for intent, cues in self.place_questions.items() if _any_cue(cues, words)), None)
+
+    def in_domain(self, text: str) -> bool:
+        return _any_cue(self.domain, words_of(text))
+
+    def unanswered_subject(self, text: str, answer_key: str | None) -> Subject | None:
+        """The unanswered subject `text` is about, unless it also shows `answer_key`'s subject."""
+        words = words_of(text)
+        subject = next((s for s in self.unanswered if _any_cue(s.cues, words)), None)
+        if subject is None:
+            return None
+        if answer_key and _any_cue(self.answered.get(answer_key, ()), words):
+            return None
+        return subject
+
+    def subject(self, key: str) -> Subject | None:
+        return next((subject for subject in self.unanswered if subject.key == key), None)
+
+
+def words_of(text: str) -> list[str]:
+    """Folded words ("d'argent" → "d", "argent"; "50 000 €" keeps "€")."""
+    return _WORDS.findall(fold(text).replace("'", " "))
+
+
+def _cue_matches(cue: str, words: list[str]) -> bool:
+    parts = cue.split()
+    for start in range(len(words) - len(parts) + 1):
+        window = words[start : start + len(parts)]
+        if all(_word_matches(part, word) for part, word in zip(parts, window, strict=True)):
+            return True
+    return False
+
+
+def _word_matches(cue_word: str, word: str) -> bool:
+    if len(cue_word) <= WHOLE_WORD_MAX_LETTERS:
+        return word == cue_word
+    return word.startswith(cue_word)
+
+
+def _any_cue(cues: tuple[str, ...], words: list[str]) -> bool:
+    return any(_cue_matches(cue, words) for cue in cues)
+
+
+@lru_cache(maxsize=4)
+def load_subjects(path: Path = SUBJECTS_FILE) -> Subjects:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    answered = {key: tuple(fold(str(c)) for c in cues) for key, cues in raw["answered"].items()}
+    unanswered = tuple(
+        Subject(key, value["label"], tuple(fold(str(c)) for c in value["cues"]))
+        for key, value in raw["unanswered"].items()
+    )
+    domain = tuple(fold(str(cue)) for cue in raw["domain"])
+    place_questions = {
+        intent: tuple(fold(str(c)) for c in cues) for intent, cues in raw["place_questions"].items()
+    }
+    return Subjects(answered, unanswered, domain, place_questions)

@@ -1,0 +1,155 @@
+"""NLU component: places are read by the project's resolver, not guessed by DIET.
+
+DIET tagged « Bresse » in « Bourg en Bresse » (→ the Vosges) and « 04 » in a phone number (→ the
+Alpes-de-Haute-Provence). This component runs the place resolver of `bot/` (every département,
+région, commune and postal code, with typos and homonyms) over the whole message, as the user
+wrote it, and:
+- replaces any `place` entity with the places it found (the value is the text as written; the
+  actions resolve it again, with the same resolver, to a département or a question back);
+- makes a message that only gives a place (« je suis à Ygrande », « et pour le 33 ? ») an
+  `inform_place`, whatever the classifiers guessed, unless they chose an intent that uses the
+  place itself (whom to contact, is the territory in the SPIE).
+The resolver is built once per process from the data files (no database needed).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_START,
+    ENTITY_ATTRIBUTE_TYPE,
+    ENTITY_ATTRIBUTE_VALUE,
+    EXTRACTOR,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.message_focus import signature_start
+from bot.resolver import PlaceResolver, is_place_message
+from bot.store import place_data_from_files
+from bot.subjects import load_subjects
+from bot.text import fold
+from rasa_ext.message_focus import ORIGINAL_TEXT
+
+PLACE = "place"
+INFORM_PLACE = "inform_place"
+SPACY_DOC = "text_spacy_doc"
+_WORDS = re.compile(r"[^\W\d_]+")
+
+_resolver: PlaceResolver | None = None
+_resolver_lock = threading.Lock()
+
+
+def shared_resolver() -> PlaceResolver:
+    """One resolver per process (about a second to build, ~100 MB), built on first use."""
+    global _resolver
+    with _resolver_lock:
+        if _resolver is None:
+            _resolver = PlaceResolver(place_data_from_files())
+        return _resolver
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
+class PlaceExtractor(GraphComponent, EntityExtractorMixin):
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        # keep_intents: intents that use the place themselves (never changed).
+        # weak_intents: not a question; with a place, the message is taken as giving the place.
+        return {
+            "keep_intents": ["ask_contact", "ask_territory_status", INFORM_PLACE, "check_eligibility"],
+            "weak_intents": ["nlu_fallback", "out_of_scope", "greet", "goodbye", "thank", "answer", "help"],
+        }
+
+    @staticmethod
+    def required_components() -> list[type]:
+        return []
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> PlaceExtractor:
+        shared_resolver()  # built while the model loads, not during the first user's turn
+        return cls(config)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            self._read_places(message)
+        return messages
+
+    def _read_places(self, message: Message) -> None:
+        text = message.get(ORIGINAL_TEXT) or message.get(TEXT) or ""
+        if not text or text.startswith("/"):
+            return  # a button payload carries its own entities
+        # A signature's names (« Maëlle », « Marie ») are not places: read up to the signature.
+        end = signature_start(text)
+        body = text[:end] if end is not None else text
+        _, spans = shared_resolver().scan_text(body, common_words_of(message, body).__contains__)
+        entities = [e for e in message.get(ENTITIES, []) if e.get(ENTITY_ATTRIBUTE_TYPE) != PLACE]
+        entities += [
+            {
+                ENTITY_ATTRIBUTE_TYPE: PLACE,
+                ENTITY_ATTRIBUTE_VALUE: text[span.start : span.end],
+                ENTITY_ATTRIBUTE_START: span.start,
+                ENTITY_ATTRIBUTE_END: span.end,
+                EXTRACTOR: self.__class__.__name__,
+            }
+            for span in spans
+        ]
+        message.set(ENTITIES, entities, add_to_output=True)
+        intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        if spans and intent not in self.config["keep_intents"]:
+            place_intent = self._place_intent(text, spans, intent)
+            if place_intent:
+                _override_intent(message, place_intent)
+
+    def _place_intent(self, text: str, spans: list, intent: str | None) -> str | None:
+        """What a message naming a place asks, when the bot knows better than the classifiers."""
+        if is_place_message(text, spans):
+            return INFORM_PLACE  # « je suis à Ygrande », « et pour le 33 ? »
+        asked = load_subjects().place_question(text)
+        if asked:
+            return asked  # « Quel service est compétent à Bastia ? », « l'Allier est-il retenu ? »
+        if intent in self.config["weak_intents"]:
+            return INFORM_PLACE  # a place is the clearest thing in an otherwise unclear message
+        return None
+
+
+def _override_intent(message: Message, intent: str) -> None:
+    chosen = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}
+    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != intent]
+    message.set(INTENT, chosen, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [chosen, *ranking], add_to_output=True)
+
+
+def common_words_of(message: Message, text: str) -> set[str]:
+    """Words of `text` that the French model knows (not to be read as misspelt places)."""
+    doc = message.get(SPACY_DOC)
+    if doc is None:
+        return set()
+    vocab = doc.vocab
+    return {fold(word) for word in _WORDS.findall(text) if vocab.has_vector(word.lower())}

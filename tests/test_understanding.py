@@ -1,0 +1,130 @@
+"""Unit tests of what the NLU components use: message focus, subjects, places in text."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.message_focus import focus
+from bot.resolver import get_resolver, is_place_message, mask_non_places
+from bot.subjects import load_subjects
+
+# --- long messages ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("message", "question"),
+    [
+        (
+            "Bonjour,\nJe suis chargée de mission au CCAS d'une petite ville.\n"
+            "Jusqu'à quand pouvait-on déposer ?\nCordialement,\nJeanne Martin",
+            "Jusqu'à quand pouvait-on déposer ?",
+        ),
+        ("je travaille dans une association à Lyon, qui dois-je appeler ?", "qui dois-je appeler ?"),
+        ("Bonjour Madame, quels partenaires faut-il réunir ?", "quels partenaires faut-il réunir ?"),
+    ],
+)
+def test_focus_keeps_the_question(message: str, question: str):
+    found = focus(message)
+    assert found is not None and found.text == question
+
+
+@pytest.mark.parametrize(
+    "message", ["Qui peut candidater ?", "Bonjour", "merci, au revoir", "salut ça va", "je suis à Ygrande"]
+)
+def test_short_messages_are_read_whole(message: str):
+    assert focus(message) is None
+
+
+def test_a_second_question_is_kept_apart():
+    found = focus("Bonjour. Qui peut porter le projet ? Et quelle est la date limite ?")
+    assert found is not None
+    assert found.text == "Qui peut porter le projet ?"
+    assert found.other_questions == ("Et quelle est la date limite ?",)
+
+
+# --- subjects the sources do not cover ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("message", "chosen", "subject"),
+    [
+        ("Existe-t-il une enveloppe pour chaque territoire ?", "faq/expectations", "money"),
+        ("Le cofinancement est-il obligatoire ?", "faq/partners", "money"),
+        ("Combien touche un projet retenu ?", "faq/territory_count", None),  # no money word: DIET decides
+        ("Combien d'euros par projet ?", "faq/territory_count", "money"),
+        ("Y a-t-il un modèle de dossier à télécharger ?", "faq/how_to_submit", "templates"),
+        ("Qui fait partie du jury ?", "faq/partners", "selection"),
+        ("Combien de territoires seront financés ?", "faq/territory_count", None),
+        ("Qui peut candidater ?", "faq/who_can_apply", None),
+        ("la Collectivité européenne d'Alsace", "answer", None),
+    ],
+)
+def test_unanswered_subjects(message: str, chosen: str, subject: str | None):
+    found = load_subjects().unanswered_subject(message, chosen)
+    assert (found.key if found else None) == subject
+
+
+def test_every_unanswered_subject_has_a_label_for_the_answer():
+    for subject in load_subjects().unanswered:
+        assert subject.label and subject.cues
+
+
+# --- places in text -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "mon numéro : 04 73 12 34 56",
+        "rappelez-moi au +33 4 73 12 34 56",
+        "écrivez à contact@insertion-63.fr",
+        "voir https://www.exemple.fr/63000",
+        "date limite le 11/10/2021",
+        "un budget de 50 000 €",
+    ],
+)
+def test_numbers_that_are_not_places(message: str):
+    assert get_resolver().find_in_text(message).kind == "unknown"
+    assert mask_non_places(message).strip() == "" or len(mask_non_places(message)) == len(message)
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        ("je travaille a Bourg en Bresse", "01"),
+        ("on est à Aix en Provence", "13"),
+        ("val d oise", "95"),
+        ("haute savoie", "74"),
+        ("contact Seine-Maritime", "76"),
+    ],
+)
+def test_names_of_several_words_are_read_whole(message: str, code: str):
+    resolution = get_resolver().find_in_text(message)
+    assert resolution.kind == "departement" and resolution.dep_code == code
+
+
+@pytest.mark.parametrize("message", ["Saint-Pierre-et-Miquelon", "je suis à Nouméa", "Polynésie française"])
+def test_collectivites_d_outre_mer_are_outside(message: str):
+    resolution = get_resolver().find_in_text(message)
+    assert resolution.kind == "unknown" and resolution.reason == "outside"
+
+
+def test_an_ordinary_word_is_not_a_misspelt_place():
+    common = {"salut", "avant"}.__contains__
+    assert get_resolver().find_in_text("salut", common).kind == "unknown"
+    assert get_resolver().find_in_text("salut").kind != "unknown"  # Sault, without the guard
+
+
+@pytest.mark.parametrize(
+    ("message", "only_place"),
+    [
+        ("je suis à Ygrande", True),
+        ("on est dans le 33", True),
+        ("et pour l'Isère ?", True),
+        ("CCAS de Saint Flour", True),
+        ("Qui peut candidater à Lyon ?", False),
+    ],
+)
+def test_messages_that_only_give_a_place(message: str, only_place: bool):
+    _, spans = get_resolver().scan_text(message)
+    assert is_place_message(message, spans) is only_place
