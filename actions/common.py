@@ -6,11 +6,19 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-from bot.topics import Topic
+from bot.place_answers import MENTION_SEPARATOR
+from bot.topics import Topic, load_topics
+
+PLACE, CHOICE, TOPIC, SUBJECT = "place", "choice", "topic", "subject"
 
 
 def buttons(topics: list[Topic]) -> list[dict[str, str]]:
     return [{"title": topic.title, "payload": topic.payload} for topic in topics]
+
+
+def topic_payload(key: str) -> str:
+    """The quick reply that opens a topic (bot/data/topics.yml): « /faq{"topic": "faq/partners"} »."""
+    return load_topics()[key].payload
 
 
 def latest_text(tracker: Tracker) -> str:
@@ -18,7 +26,20 @@ def latest_text(tracker: Tracker) -> str:
     return "" if text.startswith("/") else text  # a button payload carries no free text
 
 
-def place_mention(tracker: Tracker) -> str | None:
-    """The place the user named in the latest message: the `place` entity, else None."""
-    values: list[Any] = list(tracker.get_latest_entity_values("place"))
+def latest_entity(tracker: Tracker, entity: str) -> str | None:
+    values: list[Any] = list(tracker.get_latest_entity_values(entity))
     return str(values[0]) if values else None
+
+
+def place_mention(tracker: Tracker) -> str | None:
+    """The places of the latest message (read by the NLU's place reader or sent by a button).
+
+    Several mentions (« Moulins, dans l'Allier ») are joined so that the resolver combines them.
+    """
+    values = [str(value) for value in tracker.get_latest_entity_values(PLACE)]
+    return MENTION_SEPARATOR.join(dict.fromkeys(values)) if values else None
+
+
+def button_choice(tracker: Tracker) -> str | None:
+    """The value of a clicked quick reply of the self-test (« /answer{"choice": "yes"} »)."""
+    return latest_entity(tracker, CHOICE)

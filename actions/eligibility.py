@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -9,11 +10,13 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.common import button_choice, place_mention, topic_payload
 from bot import eligibility, place_answers
 from bot.eligibility import DONT_KNOW
 from bot.knowledge import today
 
 FORM = "eligibility_form"
+CHOICE = "choice"
 MAX_FAILED_TRIES = 2
 
 
@@ -54,66 +57,22 @@ class ValidateEligibilityForm(FormValidationAction):
     def _accept(self, slot: str, value: Any) -> dict[str, Any]:
         return {slot: value, "form_retries": 0.0}
 
-    def _validate_yes_no(
+    def _validate_answer(
         self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
-        answer = eligibility.parse_yes_no(str(value or ""))
-        if answer in (None, DONT_KNOW):
+        """One validator for every question: a clicked choice, else the text, read by its kind."""
+        question = eligibility.load_rules().question(slot)
+        answer = eligibility.interpret(question, free_text(value), button_choice(tracker))
+        if answer is None or answer == DONT_KNOW:
             return self._reject(slot, dispatcher, tracker, dont_know=answer == DONT_KNOW)
+        if question.kind == "structure":
+            dispatcher.utter_message(text=eligibility.structure_echo(answer))
         return self._accept(slot, answer)
-
-    def validate_structure_type(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        structure = eligibility.parse_structure(str(value or ""))
-        if structure in (None, DONT_KNOW):
-            return self._reject(
-                "structure_type", dispatcher, tracker, dont_know=structure == DONT_KNOW
-            )
-        return self._accept("structure_type", structure)
-
-    def validate_cd_agreement(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
-        return self._validate_yes_no("cd_agreement", value, dispatcher, tracker)
-
-    def validate_group_has_cd(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
-        return self._validate_yes_no("group_has_cd", value, dispatcher, tracker)
-
-    def validate_group_has_pe(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
-        return self._validate_yes_no("group_has_pe", value, dispatcher, tracker)
-
-    def validate_exp_beneficiaries(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
-        return self._validate_yes_no("exp_beneficiaries", value, dispatcher, tracker)
-
-    def validate_exp_public_knowledge(
-        self, value: Any, dispatcher, tracker, domain
-    ) -> dict[str, Any]:
-        return self._validate_yes_no("exp_public_knowledge", value, dispatcher, tracker)
-
-    def validate_exp_spie_principles(
-        self, value: Any, dispatcher, tracker, domain
-    ) -> dict[str, Any]:
-        return self._validate_yes_no("exp_spie_principles", value, dispatcher, tracker)
-
-    def validate_exp_implementation(
-        self, value: Any, dispatcher, tracker, domain
-    ) -> dict[str, Any]:
-        return self._validate_yes_no("exp_implementation", value, dispatcher, tracker)
-
-    def validate_other_partners(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        text = str(value or "")
-        if eligibility.parse_yes_no(text) == DONT_KNOW:
-            return self._reject("other_partners", dispatcher, tracker, dont_know=True)
-        partners = eligibility.parse_partners(text)
-        if partners is None:
-            return self._reject("other_partners", dispatcher, tracker, dont_know=False)
-        return self._accept("other_partners", partners)
 
     def validate_departement(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        text = str(value or "")
+        text = place_mention(tracker) or free_text(value)
         if eligibility.parse_yes_no(text) == DONT_KNOW:
             return self._reject("departement", dispatcher, tracker, dont_know=True)
         outcome = place_answers.departement_from_text(text)
@@ -121,6 +80,36 @@ class ValidateEligibilityForm(FormValidationAction):
             return self._accept("departement", outcome.code)
         dispatcher.utter_message(text=outcome.message, buttons=outcome.buttons)
         return {"departement": None}
+
+
+def _validator(slot: str):  # noqa: ANN202 - a FormValidationAction method
+    async def validate(
+        self: ValidateEligibilityForm,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        return self._validate_answer(slot, value, dispatcher, tracker)
+
+    validate.__name__ = f"validate_{slot}"
+    return validate
+
+
+# Rasa looks for `validate_<slot>`: one per question of bot/data/eligibility.yml, all alike.
+for _question in eligibility.load_rules().questions:
+    if _question.kind != "place":
+        setattr(ValidateEligibilityForm, f"validate_{_question.slot}", _validator(_question.slot))
+
+
+def free_text(value: Any) -> str:
+    """The typed answer; a button payload (« /answer{…} ») carries no free text."""
+    text = str(value or "")
+    return "" if text.startswith("/") else text
+
+
+def answer_payload(value: str) -> str:
+    return f"/answer{json.dumps({CHOICE: value})}"
 
 
 def _ask_action(slot: str) -> type[Action]:
@@ -134,7 +123,9 @@ def _ask_action(slot: str) -> type[Action]:
             self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
         ) -> list[EventType]:
             question = eligibility.load_rules().question(slot)
-            buttons = [{"title": title, "payload": title} for title in question.buttons]
+            buttons = [
+                {"title": title, "payload": answer_payload(value)} for title, value in question.buttons
+            ]
             dispatcher.utter_message(text=question.text, buttons=buttons)
             return []
 
@@ -183,7 +174,7 @@ class ActionEligibilityResult(Action):
             text="Voulez-vous refaire le test ou poser une autre question ?",
             buttons=[
                 {"title": "Refaire le test", "payload": "/restart_test"},
-                {"title": "Qui peut candidater ?", "payload": "Qui peut candidater ?"},
+                {"title": "Qui peut candidater ?", "payload": topic_payload("faq/who_can_apply")},
                 {"title": "Les dates", "payload": "/ask_dates"},
             ],
         )

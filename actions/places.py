@@ -9,7 +9,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import latest_text, place_mention
+from actions.common import place_mention
+from bot.knowledge import closed_call_note
 from bot.place_answers import PlaceReply, contact_reply, territory_status_reply
 from bot.resolver import get_resolver
 from bot.store import StoreUnavailable
@@ -28,10 +29,13 @@ class ActionContact(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        reply = contact_reply(
-            latest_text(tracker), place_mention(tracker), tracker.get_slot("departement")
-        )
-        return relay(reply, dispatcher)
+        # Places are read by the NLU (rasa_ext/places.py): no entity means no place in the text.
+        reply = contact_reply("", place_mention(tracker), tracker.get_slot("departement"))
+        events = relay(reply, dispatcher)
+        note = closed_call_note(self.name()) if reply.code else None
+        if note:
+            dispatcher.utter_message(text=note)
+        return events
 
 
 class ActionTerritoryStatus(Action):
@@ -41,9 +45,7 @@ class ActionTerritoryStatus(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        reply = territory_status_reply(
-            latest_text(tracker), place_mention(tracker), tracker.get_slot("departement")
-        )
+        reply = territory_status_reply("", place_mention(tracker), tracker.get_slot("departement"))
         return relay(reply, dispatcher)
 
 

@@ -18,6 +18,7 @@ from bot.text import fold
 
 RULES_FILE = DATA_DIR / "eligibility.yml"
 YES, NO, NOT_YET, DONT_KNOW, SKIP = "yes", "no", "not_yet", "dont_know", "skip"
+CONSEIL_DEPARTEMENTAL = "conseil_departemental"
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class Question:
     kind: str  # structure | yes_no | partners | place
     text: str
     explain: str  # the answer to « je ne sais pas »
-    buttons: tuple[str, ...] = ()  # quick replies; each sends its title
+    buttons: tuple[tuple[str, str], ...] = ()  # quick replies: (title, the answer it gives)
     ask_if: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
@@ -48,6 +49,8 @@ class Rules:
     structures: Mapping[str, tuple[str, ...]]
     partners: Mapping[str, tuple[str, ...]]
     messages: Mapping[str, str]
+    structure_labels: Mapping[str, str]
+    weak_structure_words: tuple[str, ...]
 
     @property
     def slots(self) -> tuple[str, ...]:
@@ -88,7 +91,9 @@ def load_rules(path: Path = RULES_FILE) -> Rules:
                 kind=q["kind"],
                 text=q["text"],
                 explain=q["explain"],
-                buttons=tuple(q.get("buttons") or ()),
+                buttons=tuple(
+                    (str(title), _name(value)) for title, value in (q.get("buttons") or {}).items()
+                ),
                 ask_if=_value_sets(q.get("ask_if")),
             )
             for q in raw["questions"]
@@ -107,6 +112,8 @@ def load_rules(path: Path = RULES_FILE) -> Rules:
         structures=_phrases(raw["structures"]),
         partners=_phrases(raw["partners"]),
         messages=dict(raw["messages"]),
+        structure_labels=dict(raw["structure_labels"]),
+        weak_structure_words=tuple(fold(str(w)) for w in raw["weak_structure_words"]),
     )
 
 
@@ -168,11 +175,32 @@ def parse_yes_no(text: str, rules: Rules | None = None) -> str | None:
 
 
 def parse_structure(text: str, rules: Rules | None = None) -> str | None:
-    """A structure type, dont_know, or None."""
+    """A structure type, dont_know, or None.
+
+    What the structure *is* decides, not a word it mentions: « une association du département »
+    is an association. A bare « département » counts only when nothing else is named.
+    """
     rules = rules or load_rules()
     if _first_category(text, {DONT_KNOW: rules.answers[DONT_KNOW]}):
         return DONT_KNOW
-    return _first_category(text, rules.structures)
+    found = _first_category(text, rules.structures)
+    if found == CONSEIL_DEPARTEMENTAL and _is_bare_departement(text, rules):
+        others = {k: v for k, v in rules.structures.items() if k != CONSEIL_DEPARTEMENTAL}
+        return _first_category(text, others) or found
+    return found
+
+
+def _is_bare_departement(text: str, rules: Rules) -> bool:
+    """The conseil départemental was recognised only by a weak word (« département », « CD »)."""
+    words = _words(text)
+    strong = [p for p in rules.structures[CONSEIL_DEPARTEMENTAL] if p not in rules.weak_structure_words]
+    return not any(_contains(words, phrase) for phrase in strong)
+
+
+def structure_echo(structure: str, rules: Rules | None = None) -> str:
+    """How the answer to question 1 was understood, with the way to correct it."""
+    rules = rules or load_rules()
+    return rules.messages["structure_echo"].format(label=rules.structure_labels[structure])
 
 
 def parse_partners(text: str, rules: Rules | None = None) -> list[str] | None:
@@ -191,25 +219,60 @@ def parse_partners(text: str, rules: Rules | None = None) -> list[str] | None:
     return None
 
 
+def interpret(question: Question, text: str, choice: str | None = None) -> Any:
+    """The answer to `question`: from a quick reply's `choice` when one was clicked, else read in
+    the text. DONT_KNOW for « je ne sais pas »; None when not understood. (Places: see
+    place_answers.departement_from_text.)"""
+    if choice is not None:
+        values = {value for _, value in question.buttons}
+        if choice not in values:
+            return None
+        if question.kind == "partners":
+            return [] if choice == SKIP else [choice]
+        return choice
+    if question.kind == "structure":
+        return parse_structure(text)
+    if question.kind == "yes_no":
+        return parse_yes_no(text)
+    if question.kind == "partners":
+        if parse_yes_no(text) == DONT_KNOW:
+            return DONT_KNOW
+        return parse_partners(text)
+    raise ValueError(f"no free-text reading for questions of kind {question.kind!r}")
+
+
 # --- The result as a user reads it ---------------------------------------------------------------
 
 
 def format_verdict(verdict: Verdict, on: date, call: Call | None = None) -> str:
-    """The verdict, each unmet condition with what to do, and the date check (French)."""
+    """The verdict, each unmet condition with what to do, and the date check (French).
+
+    Honest about what it is: a reading of self-declared answers against the conditions the AMI
+    stated, not a decision (the selection was competitive).
+    """
+    call = call or load_call()
     if verdict.eligible:
-        lines = ["Résultat : d'après vos réponses, votre projet remplit les conditions de l'AMI."]
+        lines = [
+            "Résultat : d'après vos réponses, votre projet correspond aux conditions énoncées par "
+            f"{call.short_name}."
+        ]
     else:
         lines = [
-            "Résultat : d'après vos réponses, votre projet ne remplit pas encore les conditions de l'AMI. À revoir :"
+            "Résultat : d'après vos réponses, votre projet ne correspond pas encore aux conditions "
+            f"énoncées par {call.short_name}. À revoir :"
         ]
         for condition in verdict.unmet:
             marker = " (pas encore)" if condition in verdict.pending else ""
-            lines.append(f"• {condition.label}{marker} : {condition.advice}")
-    call = call or load_call()
+            lines.append(f"• {condition.label}{marker}. Conseil : {condition.advice}")
+    lines.append(
+        "Ce test n'est pas une décision : la sélection était compétitive "
+        f"({call.territories_planned} territoires prévus, {call.territories_retained} retenus)."
+    )
     if on > call.dates.deadline:
         lines.append(
             f"Attention : cet appel est clos (date limite : {french_date(call.dates.deadline)} "
-            "inclus). Ce test montre tout de même si votre projet correspond aux conditions du SPIE."
+            "inclus). Ce test montre tout de même si votre projet correspond aux conditions qu'il "
+            "énonçait."
         )
     else:
         lines.append(deadline_status(on, call))

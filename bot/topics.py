@@ -42,3 +42,15 @@ def closest_topics(ranked_keys: Iterable[str], limit: int = 3) -> list[Topic]:
         if len(chosen) == limit:
             break
     return chosen
+
+
+NOT_IN_SOURCES = (
+    "La page de l'AMI 2021 ne précise pas {subject}, et je ne veux pas vous donner une réponse "
+    "qui n'y figure pas. Pour ce point, adressez-vous aux services de l'État de votre département, "
+    "qui accompagnent les porteurs de projet : je peux vous indiquer lesquels."
+)
+
+
+def not_in_sources_message(subject_label: str | None) -> str:
+    """The honest answer to an in-domain question the sources do not answer."""
+    return NOT_IN_SOURCES.format(subject=subject_label or "ce point")

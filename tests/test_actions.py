@@ -1,0 +1,126 @@
+"""Custom actions driven in-process with rasa-sdk's Tracker and CollectingDispatcher (no server)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.eligibility import ValidateEligibilityForm
+from actions.topics import ActionAnswerFaq, ActionAnswerPlace, ActionNotInSources
+
+DOMAIN: dict[str, Any] = {
+    "responses": {"utter_faq/partners": [{"text": "…"}], "utter_help": [{"text": "…"}]}
+}
+
+
+def tracker(
+    text: str = "",
+    intent: str = "faq",
+    entities: list[dict[str, Any]] | None = None,
+    events: list[dict[str, Any]] | None = None,
+    slots: dict[str, Any] | None = None,
+    **parse_data: Any,
+) -> Tracker:
+    latest = {"text": text, "intent": {"name": intent}, "entities": entities or [], **parse_data}
+    return Tracker("test", slots or {}, latest, events or [], False, None, {}, "action_listen")
+
+
+def run(action, track: Tracker) -> tuple[CollectingDispatcher, list[dict[str, Any]]]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, track, DOMAIN))
+    return dispatcher, events
+
+
+def test_a_clicked_topic_gets_its_answer_and_the_closed_call_line():
+    track = tracker("/faq", entities=[{"entity": "topic", "value": "faq/partners"}])
+    dispatcher, _ = run(ActionAnswerFaq(), track)
+    assert dispatcher.messages[0]["response"] == "utter_faq/partners"
+    assert "est clos" in dispatcher.messages[1]["text"]
+
+
+def test_a_typed_question_gets_the_response_selectors_answer():
+    selector = {"faq": {"response": {"intent_response_key": "faq/partners"}}}
+    dispatcher, _ = run(ActionAnswerFaq(), tracker("les partenaires ?", response_selector=selector))
+    assert dispatcher.messages[0]["response"] == "utter_faq/partners"
+
+
+def test_a_forged_topic_gets_the_menu():
+    track = tracker("/faq", entities=[{"entity": "topic", "value": "faq/nothing"}])
+    dispatcher, _ = run(ActionAnswerFaq(), track)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_help"]
+
+
+def test_not_in_sources_names_the_subject_and_offers_the_contact():
+    track = tracker("budget ?", "not_in_sources", [{"entity": "subject", "value": "money"}])
+    dispatcher, _ = run(ActionNotInSources(), track)
+    message = dispatcher.messages[0]
+    assert "ne précise pas le financement" in message["text"]
+    assert any(b["payload"] == "/ask_contact" for b in message["buttons"])
+
+
+@pytest.mark.parametrize(
+    ("last_action", "expected"),
+    [("action_territory_status", "dans le SPIE"), ("action_contact", "vos interlocuteurs"), (None, "vos interlocuteurs")],
+)
+def test_a_place_alone_answers_the_last_place_question(last_action, expected):
+    events = [{"event": "action", "name": last_action}] if last_action else []
+    track = tracker("et l'Allier ?", "inform_place", [{"entity": "place", "value": "Allier"}], events)
+    dispatcher, events = run(ActionAnswerPlace(), track)
+    assert expected in dispatcher.messages[0]["text"] and "Allier (03)" in dispatcher.messages[0]["text"]
+    assert {"event": "slot", "timestamp": None, "name": "departement", "value": "03"} in events
+
+
+def validate(slot: str, text: str, entities: list[dict[str, Any]] | None = None):
+    form = ValidateEligibilityForm()
+    dispatcher = CollectingDispatcher()
+    method = getattr(form, f"validate_{slot}")
+    result = method(text, dispatcher, tracker(text, "answer", entities), {})
+    if asyncio.iscoroutine(result):
+        result = asyncio.run(result)
+    return result, dispatcher
+
+
+def test_a_clicked_structure_is_taken_and_echoed():
+    result, dispatcher = validate(
+        "structure_type", '/answer{"choice": "acteur_insertion_emploi"}',
+        [{"entity": "choice", "value": "acteur_insertion_emploi"}],
+    )
+    assert result["structure_type"] == "acteur_insertion_emploi"
+    assert "Vous êtes : un autre acteur" in dispatcher.messages[0]["text"]
+
+
+@pytest.mark.parametrize(
+    "answer", ["une association du département", "un CCAS du département", "la CAF du département"]
+)
+def test_a_structure_of_the_departement_is_not_the_conseil_departemental(answer: str):
+    result, _ = validate("structure_type", answer)
+    assert result["structure_type"] == "acteur_insertion_emploi"
+
+
+@pytest.mark.parametrize(
+    "answer", ["le conseil départemental", "Collectivité européenne d'Alsace", "la Métropole de Lyon"]
+)
+def test_a_conseil_departemental_or_a_collectivity_with_its_powers(answer: str):
+    result, _ = validate("structure_type", answer)
+    assert result["structure_type"] == "conseil_departemental"
+
+
+def test_a_clicked_yes_no_answer_and_a_forged_one():
+    result, _ = validate("group_has_pe", "/answer", [{"entity": "choice", "value": "not_yet"}])
+    assert result["group_has_pe"] == "not_yet"
+    result, dispatcher = validate("group_has_pe", "/answer", [{"entity": "choice", "value": "x"}])
+    assert result["group_has_pe"] is None and "pas compris" in dispatcher.messages[0]["text"]
+
+
+def test_the_skip_button_of_the_partners_question():
+    result, _ = validate("other_partners", "/answer", [{"entity": "choice", "value": "skip"}])
+    assert result["other_partners"] == []
+
+
+def test_a_departement_button_of_the_self_test():
+    result, _ = validate("departement", "/inform_place", [{"entity": "place", "value": "03"}])
+    assert result["departement"] == "03"
