@@ -34,6 +34,9 @@ class Call:
     source: str
     source_url: str
     dates: CallDates
+    territories_planned: int  # announced when the call was launched
+    territories_retained: int  # finally selected
+    about_applying: tuple[str, ...]  # answers that get the closed-call line
 
 
 @lru_cache(maxsize=4)
@@ -51,6 +54,9 @@ def load_call(path: Path = CALL_FILE) -> Call:
             selection=str(dates["selection"]),
             implementation=str(dates["implementation"]),
         ),
+        territories_planned=int(raw["territories"]["planned"]),
+        territories_retained=int(raw["territories"]["retained"]),
+        about_applying=tuple(raw.get("about_applying") or ()),
     )
 
 
@@ -103,7 +109,23 @@ def dates_answer(on: dt.date | None = None, call: Call | None = None) -> str:
         f"{deadline_status(on, call)}\n"
         f"• Lancement : {french_date(d.launch)}\n"
         f"• Date limite de dépôt : {french_date(d.deadline)} inclus\n"
-        f"• Sélection : {d.selection}\n"
-        f"• Mise en œuvre des projets : {d.implementation}\n"
+        f"• Sélection annoncée : {d.selection}\n"
+        f"• Mise en œuvre prévue des projets : {d.implementation}\n"
         f"Source : {call.source}."
+    )
+
+
+def closed_call_note(
+    answer: str, on: dt.date | None = None, call: Call | None = None
+) -> str | None:
+    """One line for an answer about applying (`answer`: faq/<key> or an action's name), once
+    the call is closed; None otherwise."""
+    call = call or load_call()
+    on = on or today()
+    if answer not in call.about_applying or on <= call.dates.deadline:
+        return None
+    return (
+        f"À noter : {call.short_name} est clos (date limite : {french_date(call.dates.deadline)} "
+        "inclus). Ces informations restent utiles pour comprendre le SPIE et pour échanger avec "
+        "les services de l'État sur un projet."
     )

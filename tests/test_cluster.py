@@ -66,8 +66,8 @@ Q = {
 }
 QUESTION_NUMBER = re.compile(r"(?m)^(\d{1,2})\. ")
 PARTNERS = "la CAF et la mission locale"  # answer to question 5 (optional partners)
-ELIGIBLE = "remplit les conditions"
-NOT_ELIGIBLE = "ne remplit pas encore les conditions"
+ELIGIBLE = "correspond aux conditions énoncées"
+NOT_ELIGIBLE = "ne correspond pas encore aux conditions"
 
 
 @dataclass

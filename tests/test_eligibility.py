@@ -206,7 +206,7 @@ def eligible_answers():
 
 def test_verdict_text_when_eligible_after_the_deadline():
     text = el.format_verdict(el.evaluate(eligible_answers(), RULES), dt.date(2026, 11, 27))
-    assert "remplit les conditions" in text
+    assert "correspond aux conditions énoncées" in text and "pas une décision" in text
     assert "appel est clos" in text and "11 octobre 2021" in text
     assert "Source :" in text
 
@@ -214,7 +214,7 @@ def test_verdict_text_when_eligible_after_the_deadline():
 def test_verdict_text_names_each_unmet_condition_and_what_to_do():
     answers = eligible_answers() | {"group_has_pe": "no", "exp_spie_principles": "not_yet"}
     text = el.format_verdict(el.evaluate(answers, RULES), dt.date(2021, 9, 1))
-    assert "ne remplit pas encore" in text
+    assert "ne correspond pas encore" in text and "Conseil :" in text
     assert "Pôle emploi (France Travail) dans le groupement" in text
     assert "Associez Pôle emploi" in text
     assert "principes du SPIE (pas encore)" in text

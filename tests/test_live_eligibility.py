@@ -45,7 +45,7 @@ def test_eligible_path_for_a_conseil_departemental(assistant: Assistant):
             "Allier",
         ],
     )
-    assert "remplit les conditions" in c.last and "ne remplit pas" not in c.last
+    assert "correspond aux conditions énoncées" in c.last and "ne correspond pas" not in c.last
     assert "appel est clos" in c.last
     assert "Allier" in c.last and "SPIE" in c.last  # already in the SPIE (1st AMI)
     assert "lannuaire.service-public.gouv.fr" in c.last
@@ -99,7 +99,7 @@ def test_other_actor_asks_for_the_agreement_and_the_group(assistant: Assistant):
 )
 def test_each_failing_condition_is_named(assistant: Assistant, answers: list[str], unmet: str):
     c = run_test(assistant, answers)
-    assert "ne remplit pas encore les conditions" in c.last
+    assert "ne correspond pas encore aux conditions" in c.last
     assert unmet in c.last
 
 
@@ -158,11 +158,11 @@ def test_known_departement_is_not_asked_again(assistant: Assistant):
         c.say(answer)
     final = c.say("oui")
     assert "10. Dans quel département" not in final
-    assert "remplit les conditions" in final and "Drôme" in final
+    assert "correspond aux conditions énoncées" in final and "Drôme" in final
 
 
 def test_ambiguous_departement_answer_is_asked_back(assistant: Assistant):
     c = run_test(assistant, ["Le conseil départemental", "oui", "passer", *EXPECTATION_ANSWERS])
     assert "10. Dans quel département" in c.last
     assert "plusieurs départements" in c.say("Moulins")
-    assert "remplit les conditions" in c.say("Allier (03)")
+    assert "correspond aux conditions énoncées" in c.say("Allier (03)")
