@@ -21,3 +21,12 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
 def rasa_server(assistant: Assistant) -> Assistant:
     """Alias used by the browser tests: `.url` is the Rasa base URL."""
     return assistant
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest's reporter
+    """The blind evaluation's table per category, when it ran."""
+    from tests.test_live_eval import REPORT
+
+    for table in REPORT:
+        terminalreporter.write_sep("=", "blind evaluation (tests/eval/)")
+        terminalreporter.write_line(table)
