@@ -233,7 +233,7 @@ def format_spie_status(dep_code: str, store: Store | None = None) -> str:
             "(14 expérimentations de mars 2020, 31 territoires du 1er AMI en avril 2021)."
         )
         if partial_note:
-            text += f" {partial_note} Renseignez-vous auprès de la DDETS ou de la DREETS."
+            text += f" {partial_note} Renseignez-vous auprès {_services_of(dep_code, store)}."
         return text
     lines = [f"{head} — déjà dans le SPIE :"]
     lines += [f"• {_territory_words(row, departement)}" for row in rows]
@@ -242,6 +242,16 @@ def format_spie_status(dep_code: str, store: Store | None = None) -> str:
     sources = sorted({part for row in rows for part in _short_sources(row.source)})
     lines.append(f"Source : {', '.join(sources)}.")
     return "\n".join(lines)
+
+
+def _services_of(dep_code: str, store: Store) -> str:
+    """« de la DDETSPP du Lot-et-Garonne ou de la DREETS Nouvelle-Aquitaine »: the services of the
+    département's card (the data decide the names: DDETSPP, UD of the DRIEETS, DEETS…; all are
+    directions, hence « la »)."""
+    card = contact_card(dep_code, store)
+    if card.single_service:
+        return f"de la {card.departement_service.name}"
+    return f"de la {card.departement_service.name} ou de la {card.region_service.name}"
 
 
 def _territory_words(row: SpieTerritoryRow, departement: DepartementRow) -> str:

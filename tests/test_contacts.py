@@ -311,3 +311,20 @@ def test_cli_import_and_export(
     target = tmp_path / "out.csv"
     assert cli_main(["contacts", "export", str(target)]) == 0
     assert target.read_text(encoding="utf-8") == export_contacts(store)
+
+
+SERVICE_KINDS = re.compile(r"\b(DDETSPP|DDETS|DREETS|DRIEETS|DEETS|DGCOPOP)\b")
+
+
+def test_every_place_reply_names_only_the_services_of_its_territory(store: Store) -> None:
+    """No generic « DDETS ou DREETS » beside a card that names a DDETSPP or a DRIEETS unit."""
+    for dep in store.departements():
+        card = contact_card(dep.code, store)
+        own = set(SERVICE_KINDS.findall(f"{card.departement_service.name} {card.region_service.name}"))
+        for reply in (format_contact_card(card), format_spie_status(dep.code, store)):
+            named = set(SERVICE_KINDS.findall(reply))
+            assert named <= own, (dep.code, named - own, reply)
+    for region in store.regions():
+        card = region_card(region.code, store)
+        named = set(SERVICE_KINDS.findall(format_region_card(card)))
+        assert named <= set(SERVICE_KINDS.findall(card.service.name)), (region.code, named)
