@@ -7,6 +7,8 @@ import unicodedata
 
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "´": "'"})
 _SPACES = re.compile(r"\s+")
+_LINE_SPACES = re.compile(r"[^\S\n]+")  # white space but line breaks
+_LINE_BREAKS = re.compile(r"\s*\n\s*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -23,11 +25,12 @@ def fold(text: str) -> str:
 
 
 def clean_user_text(text: str, max_chars: int) -> tuple[str, bool]:
-    """Remove control characters and collapse spaces; cut at `max_chars`.
+    """Remove control characters and collapse spaces (line breaks kept); cut at `max_chars`.
 
     Returns the cleaned text and whether it was cut.
     """
-    text = _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
+    # Line breaks are kept (one at a time): they separate a greeting, a question and a signature.
+    text = _LINE_BREAKS.sub("\n", _LINE_SPACES.sub(" ", _CONTROL.sub(" ", text))).strip()
     if len(text) <= max_chars:
         return text, False
     return text[:max_chars].rstrip(), True

@@ -29,6 +29,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.config import max_message_chars
+from bot.message_focus import focus
 from bot.text import clean_user_text
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ SENDER_PATTERN = re.compile(r"^[\w.:@-]+$")
 TURN_TIMEOUT_SECONDS = float(os.environ.get("TURN_TIMEOUT_SECONDS") or 20)
 ANNUAIRE_URL = "https://lannuaire.service-public.gouv.fr"
 
+MAX_OTHER_QUESTIONS = 3
+OTHER_QUESTIONS = "Vous posiez aussi une autre question : choisissez-la pour que j'y réponde."
 EMPTY_MESSAGE = "Votre message est vide. Posez-moi une question sur l'AMI SPIE, par exemple « Qui peut candidater ? »."
 TOO_LONG_NOTE = (
     "Votre message était très long : je n'en ai lu que les {limit} premiers caractères. "
@@ -87,6 +90,19 @@ def message_text(message: Any) -> str:
 
 def bot_message(sender: str, text: str) -> dict[str, Any]:
     return {"recipient_id": sender, "text": text}
+
+
+def other_questions_offer(sender: str, text: str) -> list[dict[str, Any]]:
+    """A message with several questions was answered on its first: offer the others as buttons
+    (each sends the person's own question back, so it is read like a typed message)."""
+    found = focus(text)
+    if found is None or not found.other_questions:
+        return []
+    buttons = [
+        {"title": question if len(question) <= 80 else question[:79] + "…", "payload": question}
+        for question in found.other_questions[:MAX_OTHER_QUESTIONS]
+    ]
+    return [{"recipient_id": sender, "text": OTHER_QUESTIONS, "buttons": buttons}]
 
 
 def describe_failure(error: Exception) -> str:
@@ -139,6 +155,7 @@ class SafeRestInput(RestInput):
             if not text:
                 return response.json([bot_message(sender, EMPTY_MESSAGE)])
             replies = await self._handle(on_new_message, text, sender, metadata)
+            replies.extend(other_questions_offer(sender, text))
             if was_cut:
                 replies.append(bot_message(sender, TOO_LONG_NOTE.format(limit=max_message_chars())))
             return response.json(replies)

@@ -77,3 +77,18 @@ def test_a_database_error_is_logged_as_the_tracker_store():
 
     error = OperationalError("SELECT 1", {}, Exception("connection refused"))
     assert describe_failure(error).startswith("tracker store (SQL database) unreachable")
+
+
+def test_clean_user_text_keeps_line_breaks_of_an_e_mail():
+    text = "Bonjour,\r\n\r\n  Qui peut candidater ?\n\nCordialement,\nMarie  "
+    assert clean_user_text(text, 1000) == ("Bonjour,\nQui peut candidater ?\nCordialement,\nMarie", False)
+
+
+def test_a_second_question_is_offered_as_a_button():
+    from rasa_ext.rest_channel import other_questions_offer
+
+    offer = other_questions_offer("s", "Qui peut candidater ? Et quelle était la date limite ?")
+    assert offer and offer[0]["buttons"] == [
+        {"title": "Et quelle était la date limite ?", "payload": "Et quelle était la date limite ?"}
+    ]
+    assert other_questions_offer("s", "Qui peut candidater ?") == []
