@@ -5,7 +5,9 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import buttons
+from actions.common import buttons, latest_text
+from bot.knowledge import dates_answer
+from bot.subjects import load_subjects
 from bot.topics import UNCLEAR_MESSAGE, closest_topics
 
 IGNORED_INTENTS = {"nlu_fallback", "faq"}
@@ -27,8 +29,23 @@ def ranked_topic_keys(parse_data: dict[str, Any]) -> list[str]:
     return keys
 
 
+def answer_by_words(dispatcher: CollectingDispatcher, text: str) -> bool:
+    """Answer a message whose words clearly point to one answer (« et la sélection ? », « et les
+    partenaires ? »): a short follow-up the classifiers could not place. False when none or
+    several answers match."""
+    answer = load_subjects().answer_from_cues(text)
+    if answer and answer.startswith("faq/"):
+        dispatcher.utter_message(response=f"utter_{answer}")
+        return True
+    if answer == "ask_dates":
+        dispatcher.utter_message(text=dates_answer())
+        return True
+    return False
+
+
 class ActionSuggestTopics(Action):
-    """Unclear message: say so and offer the two or three closest topics as buttons."""
+    """Unclear message: the one answer its words point to, else say so and offer the two or
+    three closest topics as buttons."""
 
     def name(self) -> str:
         return "action_suggest_topics"
@@ -36,6 +53,23 @@ class ActionSuggestTopics(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        if answer_by_words(dispatcher, latest_text(tracker)):
+            return []
         topics = closest_topics(ranked_topic_keys(tracker.latest_message), limit=3)
         dispatcher.utter_message(text=UNCLEAR_MESSAGE, buttons=buttons(topics))
+        return []
+
+
+class ActionWhatElse(Action):
+    """A short answer (« ok », « et les CCAS aussi ? ») with no question of the self-test running:
+    the answer its words point to, else a neutral prompt with the topics."""
+
+    def name(self) -> str:
+        return "action_what_else"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        if not answer_by_words(dispatcher, latest_text(tracker)):
+            dispatcher.utter_message(response="utter_what_else")
         return []

@@ -18,7 +18,7 @@ from bot.text import fold
 _SENTENCE = re.compile(r"[^.!?…\n]+[.!?…]*", re.UNICODE)
 _GREETING = re.compile(
     r"^(?:(?:bonjour|bonsoir|hello|salut|coucou|bjr|slt|cher|chere|chers|madame|monsieur|mesdames"
-    r"|messieurs|mme|mr|m)\b[\s,;:!.-]*)+"
+    r"|messieurs|mme|mr|m|a tous|a toutes|a vous|tout le monde)\b[\s,;:!.-]*)+"
 )
 _CLOSING = re.compile(
     r"^(?:bien )?(?:cordialement|cdlt|cdt|bien a vous|sinceres salutations|salutations|merci"
@@ -37,7 +37,8 @@ _ASKING = re.compile(
     r"|cherche|besoin|faut il|faut|dois je|doit on|y a t il|existe t il|c est quoi|qu est ce)\b"
 )
 _SIGNATURE_WORDS = 4
-MIN_FOCUS_WORDS = 3  # a last line of a few capitalised words is a name or a title
+MIN_FOCUS_WORDS = 3
+MIN_SELF_CONTAINED_WORDS = 5  # a question shorter than this keeps the sentence before it  # a last line of a few capitalised words is a name or a title
 
 
 @dataclass(frozen=True)
@@ -117,11 +118,13 @@ def focus(text: str) -> Focus | None:
             kept.append(sentence)
     if not kept:
         return None
-    questions = [sentence for sentence in kept if "?" in sentence]
-    if len(questions) >= 2:
+    questions = [sentence for sentence in kept if _is_question(sentence)]
+    if questions:
+        # The question decides; a very short one (« Comment faire ? ») keeps the sentence before.
         first = kept.index(questions[0])
-        focused = " ".join(kept[: first + 1])
-        others = tuple(questions[1:])
+        short = len(questions[0].split()) < MIN_SELF_CONTAINED_WORDS and first > 0
+        focused = " ".join(kept[first - 1 : first + 1]) if short else questions[0]
+        others = tuple(q for q in questions[1:] if "?" in q)
     else:
         focused, others = " ".join(kept), ()
     if focused.strip() == text.strip():

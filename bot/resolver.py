@@ -153,8 +153,9 @@ COMMON_WORD_NAMES = frozenset(
 )
 # A one-word commune name in a sentence needs one of these words just before it (or a capital).
 COMMUNE_CONTEXT = frozenset({"a", "de", "d", "du", "sur", "pres", "vers", "habite", "mairie"})
+WEAK_COMMUNE_CONTEXT = frozenset({"de", "d", "du", "sur", "vers"})
 NUMBER_CONTEXT = frozenset(
-    {"le", "du", "dans", "en", "departement", "dep", "dept", "dpt", "numero", "num", "no"}
+    {"le", "du", "dans", "ds", "en", "departement", "dep", "dept", "dpt", "numero", "num", "no"}
 )
 MONTHS = frozenset(
     """
@@ -271,8 +272,12 @@ def tokenize(text: str) -> list[_Token]:
     for match in _WORD.finditer(text):
         raw = match.group()
         norm, ordinal = _normal_word(fold(raw))
-        # A capital hints at a name, but not in words written all in capitals ("DROP TABLE").
-        capitalized = raw[:1].isupper() and not (len(raw) > 1 and raw.isupper())
+        # A capital hints at a name, but not in words written all in capitals ("DROP TABLE"),
+        # nor at the start of a sentence or a line (« Chargé de mission à Montpellier »).
+        sentence_start = text[: match.start()].rstrip(" \t,;:-«\"'(")[-1:] in ("", ".", "!", "?", "\n")
+        capitalized = (
+            raw[:1].isupper() and not (len(raw) > 1 and raw.isupper()) and not sentence_start
+        )
         tokens.append(_Token(norm, raw, match.start(), match.end(), capitalized, ordinal))
     return tokens
 
@@ -872,9 +877,14 @@ class _Scan:
         word = words[0]
         capital = word.capitalized and word_start > 0
         if level == "commune":
-            return word.norm not in IGNORED_WORDS and (
-                capital or self.prev(start) in COMMUNE_CONTEXT
-            )
+            if word.norm in IGNORED_WORDS:
+                return False
+            if capital:
+                return True
+            before = self.prev(start)
+            if before in WEAK_COMMUNE_CONTEXT and self.is_common_word(word.norm):
+                return False  # « du quartier », « de charge »: ordinary words, not Le Quartier
+            return before in COMMUNE_CONTEXT
         if word.norm not in COMMON_WORD_NAMES:
             return True
         return capital or self.about_service or self._strong_departement_context(start)

@@ -55,13 +55,28 @@ class Subjects:
             return None
         return subject
 
+    def shows(self, answer_key: str, text: str) -> bool:
+        """Whether `text` shows a cue of the answer `answer_key`."""
+        return _any_cue(self.answered.get(answer_key, ()), words_of(text))
+
+    def answer_from_cues(self, text: str) -> str | None:
+        """The one answer whose cues the message shows (« et la sélection ? » → the dates), for a
+        message the classifiers found unclear; None when none or several answers match."""
+        words = words_of(text)
+        matching = [key for key, cues in self.answered.items() if _any_cue(cues, words)]
+        return matching[0] if len(matching) == 1 else None
+
     def subject(self, key: str) -> Subject | None:
         return next((subject for subject in self.unanswered if subject.key == key), None)
 
 
+# Idioms whose words would be read as cues: « quand même » (anyway) is not « quand » (when).
+_IDIOMS = re.compile(r"\bquand (?:bien )?meme\b")
+
+
 def words_of(text: str) -> list[str]:
     """Folded words ("d'argent" → "d", "argent"; "50 000 €" keeps "€")."""
-    return _WORDS.findall(fold(text).replace("'", " "))
+    return _WORDS.findall(_IDIOMS.sub("meme", fold(text).replace("'", " ")))
 
 
 def _cue_matches(cue: str, words: list[str]) -> bool:

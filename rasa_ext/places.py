@@ -72,7 +72,7 @@ class PlaceExtractor(GraphComponent, EntityExtractorMixin):
         # weak_intents: not a question; with a place, the message is taken as giving the place.
         return {
             "keep_intents": ["ask_contact", "ask_territory_status", INFORM_PLACE, "check_eligibility"],
-            "weak_intents": ["nlu_fallback", "out_of_scope", "greet", "goodbye", "thank", "answer", "help"],
+            "weak_intents": ["nlu_fallback", "greet", "goodbye", "thank", "answer"],
         }
 
     @staticmethod
@@ -123,17 +123,25 @@ class PlaceExtractor(GraphComponent, EntityExtractorMixin):
         message.set(ENTITIES, entities, add_to_output=True)
         intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
         if spans and intent not in self.config["keep_intents"]:
-            place_intent = self._place_intent(text, spans, intent)
+            # The question decides (message.get(TEXT) is the question part of a long message).
+            place_intent = self._place_intent(text, message.get(TEXT) or text, spans, intent)
             if place_intent:
                 _override_intent(message, place_intent)
 
-    def _place_intent(self, text: str, spans: list, intent: str | None) -> str | None:
+    def _place_intent(
+        self, text: str, question: str, spans: list, intent: str | None
+    ) -> str | None:
         """What a message naming a place asks, when the bot knows better than the classifiers."""
         if is_place_message(text, spans):
             return INFORM_PLACE  # « je suis à Ygrande », « et pour le 33 ? »
-        asked = load_subjects().place_question(text)
+        in_question = question == text or any(
+            text[span.start : span.end] in question for span in spans
+        )
+        asked = load_subjects().place_question(question) if in_question else None
         if asked:
-            return asked  # « Quel service est compétent à Bastia ? », « l'Allier est-il retenu ? »
+            # « Quel service est compétent à Bastia ? », « l'Allier est-il retenu ? » (a place of
+            # the introduction does not make the question about it)
+            return asked
         if intent in self.config["weak_intents"]:
             return INFORM_PLACE  # a place is the clearest thing in an otherwise unclear message
         return None

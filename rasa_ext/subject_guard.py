@@ -48,6 +48,11 @@ class SubjectGuard(GraphComponent, IntentClassifier):
                 "faq", "ask_dates", "ask_territory_status", "check_eligibility", NOT_IN_SOURCES
             ],
             "weak_intents": ["out_of_scope", "nlu_fallback", "help", "answer", "greet", "thank"],
+            # A runner-up replaces an answer whose words are absent only with this confidence.
+            "runner_up_confidence": 0.2,
+            # Answers known to be chosen on a misleading word (« quand même » read as a date).
+            "second_look_intents": ["ask_dates", NOT_IN_SOURCES],
+            "faq_confidence": 0.5,
         }
 
     def __init__(self, config: dict[str, Any]) -> None:
@@ -83,6 +88,7 @@ class SubjectGuard(GraphComponent, IntentClassifier):
             return
         subject = subjects.unanswered_subject(text, answer_key(message))
         if subject is None:
+            self._check_runner_up(message, text, intent)
             return
         chosen = {INTENT_NAME_KEY: NOT_IN_SOURCES, PREDICTED_CONFIDENCE_KEY: 1.0}
         ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != NOT_IN_SOURCES]
@@ -96,9 +102,46 @@ class SubjectGuard(GraphComponent, IntentClassifier):
         message.set(ENTITIES, entities, add_to_output=True)
 
 
-def answer_key(message: Message) -> str | None:
+    def _check_runner_up(self, message: Message, text: str, intent: str | None) -> None:
+        """The chosen answer shows none of its words but the runner-up's do: take the runner-up.
+
+        « puis-je quand même candidater ? » came out as the dates (« quand »): nothing in it is
+        about dates, everything about applying. A not_in_sources guess with no subject word at
+        all is checked the same way.
+        """
+        if intent not in self.config["second_look_intents"]:
+            return
+        subjects = load_subjects()
+        chosen = answer_key(message)
+        if chosen in subjects.answered and subjects.shows(chosen, text):
+            return
+        if intent != NOT_IN_SOURCES and chosen not in subjects.answered:
+            return
+        for name, confidence in self._runners_up(message, intent):
+            if subjects.shows(answer_key(message, name) or "", text):
+                chosen_intent = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence}
+                message.set(INTENT, chosen_intent, add_to_output=True)
+                return
+
+    def _runners_up(self, message: Message, intent: str | None) -> list[tuple[str, float]]:
+        """The next intents of the ranking with some confidence, and the FAQ answer the
+        ResponseSelector chose when it is confident (it is computed for every message)."""
+        minimum = self.config["runner_up_confidence"]
+        found = [
+            (item[INTENT_NAME_KEY], float(item.get(PREDICTED_CONFIDENCE_KEY, 0.0)))
+            for item in (message.get(INTENT_RANKING_KEY) or [])[1:3]
+            if item.get(INTENT_NAME_KEY) not in (intent, "nlu_fallback")
+            and float(item.get(PREDICTED_CONFIDENCE_KEY, 0.0)) >= minimum
+        ]
+        selected = (message.get(RESPONSE_SELECTOR) or {}).get("faq", {}).get("response", {})
+        if intent != "faq" and float(selected.get("confidence", 0.0)) >= self.config["faq_confidence"]:
+            found.append(("faq", float(selected["confidence"])))
+        return found
+
+
+def answer_key(message: Message, intent: str | None = None) -> str | None:
     """faq/<key> for a retrieval intent (from the ResponseSelector), else the intent."""
-    intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+    intent = intent or (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
     if intent != "faq":
         return intent
     selected = (message.get(RESPONSE_SELECTOR) or {}).get("faq", {}).get("response", {})

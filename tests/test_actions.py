@@ -124,3 +124,14 @@ def test_the_skip_button_of_the_partners_question():
 def test_a_departement_button_of_the_self_test():
     result, _ = validate("departement", "/inform_place", [{"entity": "place", "value": "03"}])
     assert result["departement"] == "03"
+
+
+def test_a_short_follow_up_gets_the_answer_its_words_point_to():
+    from actions.fallback import ActionSuggestTopics, ActionWhatElse
+
+    dispatcher, _ = run(ActionWhatElse(), tracker("et pôle emploi dans tout ça ?", "answer"))
+    assert dispatcher.messages[0]["response"] == "utter_faq/pole_emploi"
+    dispatcher, _ = run(ActionWhatElse(), tracker("ok", "answer"))
+    assert dispatcher.messages[0]["response"] == "utter_what_else"
+    dispatcher, _ = run(ActionSuggestTopics(), tracker("xkcd blorp", "nlu_fallback"))
+    assert "pas bien compris" in dispatcher.messages[0]["text"]
