@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 ANNUAIRE_URL = "https://lannuaire.service-public.gouv.fr"
 MAX_CHOICES = 6
+OTHER_READINGS = "Vous parliez d'une commune de ce nom ? Choisissez-la ci-dessous."
 NO_PLACE = ("", "no_place", "empty")
 MENTION_SEPARATOR = " | "  # several place mentions of one message, as the actions pass them  # reasons of a resolution that found no place at all
 ASK_PLACE = "Pour quel département ? Indiquez son nom ou son numéro, une commune ou un code postal."
@@ -96,6 +97,17 @@ def _fuzzy_note(resolution: Resolution) -> str:
     return ""
 
 
+def _with_other_readings(
+    message: str, resolution: Resolution, intent: str
+) -> tuple[str, list[dict[str, str]]]:
+    """A département named like communes elsewhere (« Allier », « Vienne »): the département's
+    answer, and the communes offered in case one of them was meant."""
+    if not resolution.alternatives:
+        return message, []
+    others = _choices(resolution.alternatives, lambda c: _intent_payload(intent, c.dep_code))
+    return f"{message}\n{OTHER_READINGS}", others
+
+
 # --- Whom to contact ------------------------------------------------------------------------------
 
 
@@ -121,7 +133,10 @@ def contact_reply(
         resolution = _resolve(text, mention)
         if resolution.kind == "departement":
             reply = contact_for_departement(resolution.candidates[0].dep_code)
-            return PlaceReply(_fuzzy_note(resolution) + reply.message, code=reply.code)
+            message, buttons = _with_other_readings(
+                _fuzzy_note(resolution) + reply.message, resolution, "ask_contact"
+            )
+            return PlaceReply(message, buttons, code=reply.code)
         if resolution.kind == "region":
             return _region_reply(resolution)
         if resolution.kind == "ambiguous":
@@ -167,9 +182,12 @@ def territory_status_reply(text: str, mention: str | None, known_dep: str | None
         resolution = _resolve(text, mention)
         if resolution.kind == "departement":
             code = resolution.candidates[0].dep_code
-            return PlaceReply(
-                _fuzzy_note(resolution) + contacts.format_spie_status(code), code=code
+            message, buttons = _with_other_readings(
+                _fuzzy_note(resolution) + contacts.format_spie_status(code),
+                resolution,
+                "ask_territory_status",
             )
+            return PlaceReply(message, buttons, code=code)
         if resolution.kind in ("ambiguous", "region"):
             payload = lambda c: _intent_payload("ask_territory_status", c.dep_code)  # noqa: E731
             question = (

@@ -154,6 +154,13 @@ COMMON_WORD_NAMES = frozenset(
 # A one-word commune name in a sentence needs one of these words just before it (or a capital).
 COMMUNE_CONTEXT = frozenset({"a", "de", "d", "du", "sur", "pres", "vers", "habite", "mairie"})
 WEAK_COMMUNE_CONTEXT = frozenset({"de", "d", "du", "sur", "vers"})
+# « à Vienne »: a commune is meant as much as the département (Vienne, Isère).
+COMMUNE_ONLY_CONTEXT = frozenset({"a", "au", "mairie", "ville", "commune"})
+# Words before a name that say a département or a région is meant, not a homonym commune.
+DEPARTEMENT_CONTEXT = frozenset(
+    {"dans", "ds", "en", "du", "departement", "dep", "dept", "dpt", "region", "ddets", "ddetspp",
+     "dreets", "prefecture", "conseil", "departemental"}
+)
 NUMBER_CONTEXT = frozenset(
     {"le", "du", "dans", "ds", "en", "departement", "dep", "dept", "dpt", "numero", "num", "no"}
 )
@@ -500,11 +507,22 @@ class PlaceResolver:
         starts = [0]
         while starts[-1] + 1 < len(tokens) and tokens[starts[-1]].norm in IGNORED_WORDS:
             starts.append(starts[-1] + 1)
-        for read in (self._exact_mention, self._typo_mention):  # typos only when nothing is exact
-            for start in starts:
-                hit = read(tokens[start:])
-                if hit is not None:
-                    return hit
+        for start in starts:
+            skipped = {token.norm for token in tokens[:start]}
+            # « dans la Vienne » → the département; « à Vienne » → also the commune; alone → the
+            # département, the commune offered as another reading.
+            context = (
+                bool(skipped & DEPARTEMENT_CONTEXT)
+                or tokens[start].norm in ARTICLES  # « (à) La Réunion », « l'Allier »
+                or not (skipped & COMMUNE_ONLY_CONTEXT)
+            )
+            hit = self._exact_mention(tokens[start:], context)
+            if hit is not None:
+                return hit
+        for start in starts:  # typos only when nothing is exact
+            hit = self._typo_mention(tokens[start:])
+            if hit is not None:
+                return hit
         return None
 
     def find_in_text(
@@ -526,11 +544,24 @@ class PlaceResolver:
             return Resolution("unknown", reason="empty"), []
         tokens = scan.tokens
         spans = [
-            PlaceSpan(tokens[hit.start].start, tokens[hit.end - 1].end, hit.evidence)
+            PlaceSpan(tokens[self._span_start(scan, hit)].start, tokens[hit.end - 1].end, hit.evidence)
             for hit in sorted(scan.hits, key=lambda hit: hit.start)
             if hit.end > hit.start
         ]
         return self._combine(scan.hits, scan.unknown_reason), spans
+
+    @staticmethod
+    def _span_start(scan: _Scan, hit: _Hit) -> int:
+        """A name's span starts at the word that says a département is meant (« dans la Vienne »),
+        so that reading the span again alone gives the same answer."""
+        if hit.level not in ("departement", "region"):
+            return hit.start
+        context = DEPARTEMENT_CONTEXT | COMMUNE_ONLY_CONTEXT
+        if scan.prev(hit.start) in context:
+            return hit.start - 1
+        if scan.prev(hit.start) in ARTICLES | {"de", "d"} and scan.prev(hit.start, 2) in context:
+            return hit.start - 2
+        return hit.start
 
     def _scan(self, text: str, is_common_word: Callable[[str], bool] | None = None) -> _Scan:
         scan = _Scan(text, tokenize(mask_non_places(text)), is_common_word)
@@ -546,7 +577,9 @@ class PlaceResolver:
 
     # clean mentions
 
-    def _exact_mention(self, tokens: Sequence[_Token]) -> _Hit | None:
+    def _exact_mention(
+        self, tokens: Sequence[_Token], departement_context: bool = False
+    ) -> _Hit | None:
         """A postal code, a département number or an exact name, making up all of `tokens`."""
         norms = [token.norm for token in tokens]
         evidence = " ".join(token.raw for token in tokens)
@@ -562,7 +595,9 @@ class PlaceResolver:
         if number is not None:
             return self._number_hit(number, 0, end, evidence)
         targets = self._exact_targets(" ".join(norms))
-        return self._name_hit(targets, 0, end, evidence) if targets else None
+        if not targets:
+            return None
+        return self._name_hit(targets, 0, end, evidence, departement_context=departement_context)
 
     def _typo_mention(self, tokens: Sequence[_Token]) -> _Hit | None:
         key = " ".join(token.norm for token in tokens)
@@ -618,7 +653,10 @@ class PlaceResolver:
                 targets = self._exact_targets(scan.key(start, end))
                 if not targets:
                     continue
-                hit = self._name_hit(targets, start, end, scan.evidence(start, end))
+                context = scan.departement_context(start, end)
+                hit = self._name_hit(
+                    targets, start, end, scan.evidence(start, end), departement_context=context
+                )
                 if scan.name_context(start, end, hit.level):
                     scan.add(hit)
 
@@ -664,8 +702,17 @@ class PlaceResolver:
         return _Hit(start, end, 4, candidates, evidence=evidence)
 
     def _name_hit(
-        self, targets: Sequence[_Target], start: int, end: int, evidence: str, fuzzy: bool = False
+        self,
+        targets: Sequence[_Target],
+        start: int,
+        end: int,
+        evidence: str,
+        fuzzy: bool = False,
+        departement_context: bool = True,
     ) -> _Hit:
+        """`departement_context`: the words before say a département or région is meant
+        (« dans la Vienne »); without them, a homonym commune elsewhere is offered too
+        (« Vienne » alone, « à Vienne »: the Vienne (86) or Vienne, Isère (38))."""
         best_level = min(LEVEL_PRIORITY[target.level] for target in targets)
         primary = [t for t in targets if LEVEL_PRIORITY[t.level] == best_level]
         level = primary[0].level
@@ -695,6 +742,8 @@ class PlaceResolver:
             region = (primary[0].region_code, primary[0].name)
         strength = {"departement": 3, "region": 2, "group": 2}[level] - (1 if fuzzy else 0)
         alternatives = self._commune_candidates(others, evidence)
+        if alternatives and not departement_context:
+            candidates, alternatives = candidates + alternatives, []
         return _Hit(start, end, strength, candidates, level, region, alternatives, fuzzy, evidence)
 
     def _commune_candidates(
@@ -888,6 +937,21 @@ class _Scan:
         if word.norm not in COMMON_WORD_NAMES:
             return True
         return capital or self.about_service or self._strong_departement_context(start)
+
+    def departement_context(self, start: int, end: int | None = None) -> bool:
+        """Whether a département or région name is meant rather than a homonym commune:
+        « dans la Vienne », « du Var », « en Bretagne », « l'Allier », « Allier » alone; not
+        « à Vienne » or « pour Vienne »."""
+        before = [self.prev(start, back) for back in (1, 2)]
+        if before[0] in DEPARTEMENT_CONTEXT or (
+            before[0] in ARTICLES | {"de", "d"} and before[1] in DEPARTEMENT_CONTEXT
+        ):
+            return True
+        if self.tokens[start].norm in ARTICLES:
+            return True  # « l'Allier », « à La Réunion »: the homonym communes are offered
+        if before[0] in COMMUNE_ONLY_CONTEXT:
+            return False
+        return end is not None and self.only_content(start, end)
 
     def _strong_departement_context(self, start: int) -> bool:
         before = self.prev(start)

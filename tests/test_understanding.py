@@ -128,3 +128,34 @@ def test_an_ordinary_word_is_not_a_misspelt_place():
 def test_messages_that_only_give_a_place(message: str, only_place: bool):
     _, spans = get_resolver().scan_text(message)
     assert is_place_message(message, spans) is only_place
+
+
+def test_every_commune_in_a_sentence_never_gets_another_departement_alone():
+    """Every commune (and every département and région name) written with spaces for hyphens,
+    without accents, alone and in a sentence: the reply names its département, or asks with it
+    among the choices; a different département alone is an error, and there must be none.
+    (Communes named like ordinary words — Vers, Son, Ville — may be left unread: not errors.)"""
+    import csv
+
+    from bot import DATA_DIR
+    from bot.text import strip_accents
+
+    resolver = get_resolver()
+    geo = DATA_DIR / "geo"
+    departements = {row["code"]: row["name"] for row in csv.DictReader((geo / "departements.csv").open(encoding="utf-8"))}
+    names = [(row["name"], {row["dep"]}) for row in csv.DictReader((geo / "communes.csv").open(encoding="utf-8")) if row["dep"] in departements]
+    names += [(name, {code}) for code, name in departements.items()]
+    errors, unread, total = [], 0, 0
+    for name, expected in names:
+        for variant in {name.replace("-", " "), strip_accents(name)}:
+            for text in (variant, f"je suis à {variant}, qui contacter ?"):
+                resolution = resolver.find_in_text(text)
+                offered = {c.dep_code for c in (*resolution.candidates, *resolution.alternatives)}
+                total += 1
+                if resolution.kind == "unknown":
+                    unread += 1
+                    continue
+                if not expected & offered:
+                    errors.append((text, sorted(offered)[:4], sorted(expected)))
+    assert not errors, f"{len(errors)} wrong places, e.g. {errors[:10]}"
+    assert unread / total < 0.001, f"{unread} of {total} not read"
