@@ -42,13 +42,14 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.message_focus import signature_start
 from bot.resolver import PlaceResolver, is_place_message
 from bot.store import place_data_from_files
-from bot.subjects import load_subjects
+from bot.subjects import load_subjects, words_of
 from bot.text import fold
 from rasa_ext.message_focus import ORIGINAL_TEXT
 
 PLACE = "place"
 INFORM_PLACE = "inform_place"
 SPACY_DOC = "text_spacy_doc"
+FIRST_PERSON = frozenset({"je", "j", "on", "nous", "notre", "nos", "mon", "ma", "mes", "moi", "chez"})
 _WORDS = re.compile(r"[^\W\d_]+")
 
 _resolver: PlaceResolver | None = None
@@ -134,13 +135,16 @@ class PlaceExtractor(GraphComponent, EntityExtractorMixin):
         """What a message naming a place asks, when the bot knows better than the classifiers."""
         if is_place_message(text, spans):
             return INFORM_PLACE  # « je suis à Ygrande », « et pour le 33 ? »
-        in_question = question == text or any(
-            text[span.start : span.end] in question for span in spans
+        about_place = (
+            question == text
+            or any(text[span.start : span.end] in question for span in spans)
+            or bool(FIRST_PERSON & set(words_of(question)))  # « chez nous », « notre projet »
         )
-        asked = load_subjects().place_question(question) if in_question else None
+        asked = load_subjects().place_question(question) if about_place else None
         if asked:
-            # « Quel service est compétent à Bastia ? », « l'Allier est-il retenu ? » (a place of
-            # the introduction does not make the question about it)
+            # « Quel service est compétent à Bastia ? », « l'Allier est-il retenu ? »; a place of
+            # the introduction counts when the question speaks of the writer's own place
+            # (« est-ce qu'on a été retenus ? »), not in « combien de territoires retenus ? »
             return asked
         if intent in self.config["weak_intents"]:
             return INFORM_PLACE  # a place is the clearest thing in an otherwise unclear message
