@@ -18,6 +18,8 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import (
     ENTITIES,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_START,
     ENTITY_ATTRIBUTE_TYPE,
     ENTITY_ATTRIBUTE_VALUE,
     EXTRACTOR,
@@ -95,8 +97,11 @@ class SubjectGuard(GraphComponent, IntentClassifier):
         message.set(INTENT, chosen, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [chosen, *ranking], add_to_output=True)
         entities = [e for e in message.get(ENTITIES, []) if e.get(ENTITY_ATTRIBUTE_TYPE) != SUBJECT]
+        # The subject is read from the whole message: an empty span at its start (Rasa's tools
+        # expect every entity to have one).
         entities.append(
             {ENTITY_ATTRIBUTE_TYPE: SUBJECT, ENTITY_ATTRIBUTE_VALUE: subject.key,
+             ENTITY_ATTRIBUTE_START: 0, ENTITY_ATTRIBUTE_END: 0,
              EXTRACTOR: self.__class__.__name__}
         )
         message.set(ENTITIES, entities, add_to_output=True)
