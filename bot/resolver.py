@@ -153,6 +153,7 @@ COMMON_WORD_NAMES = frozenset(
 )
 # A one-word commune name in a sentence needs one of these words just before it (or a capital).
 COMMUNE_CONTEXT = frozenset({"a", "de", "d", "du", "sur", "pres", "vers", "habite", "mairie"})
+TOWN_POPULATION = 10_000  # a lone word naming a town this large is the town, even in lower case
 WEAK_COMMUNE_CONTEXT = frozenset({"de", "d", "du", "sur", "vers"})
 # « à Vienne »: a commune is meant as much as the département (Vienne, Isère).
 COMMUNE_ONLY_CONTEXT = frozenset({"a", "au", "mairie", "ville", "commune"})
@@ -650,14 +651,18 @@ class PlaceResolver:
                     continue
                 if scan.only_ignored(start, end):
                     continue
-                targets = self._exact_targets(scan.key(start, end))
+                key = scan.key(start, end)
+                targets = self._exact_targets(key)
                 if not targets:
                     continue
+                if scan.prev(start) in ("au", "aux") and key in self._full:
+                    continue  # « au plaisir »: « au » only comes before « Le … » (au Mans)
                 context = scan.departement_context(start, end)
                 hit = self._name_hit(
                     targets, start, end, scan.evidence(start, end), departement_context=context
                 )
-                if scan.name_context(start, end, hit.level):
+                population = max((c.population for c in hit.candidates), default=0)
+                if scan.name_context(start, end, hit.level, population):
                     scan.add(hit)
 
     def _scan_typos(self, scan: _Scan) -> None:
@@ -914,15 +919,23 @@ class _Scan:
             return True
         return self.prev(start) in NUMBER_CONTEXT
 
-    def name_context(self, start: int, end: int, level: str) -> bool:
+    def name_context(self, start: int, end: int, level: str, population: int = 0) -> bool:
         """Whether a name found in a sentence is meant as a place (see the module docstring)."""
         words = self.tokens[start:end]
         word_start = start
         if len(words) > 1 and words[0].norm in ARTICLES:
             words = words[1:]
             word_start += 1
-        if len(words) > 1 or self.only_content(start, end):
+        if len(words) > 1:
             return True
+        if self.only_content(start, end):
+            # « on y bosse »: a lone ordinary word in lower case is not a small commune's name.
+            return not (
+                level == "commune"
+                and population < TOWN_POPULATION
+                and not words[0].capitalized
+                and self.is_common_word(words[0].norm)
+            )
         word = words[0]
         capital = word.capitalized and word_start > 0
         if level == "commune":
