@@ -46,10 +46,12 @@ class SubjectGuard(GraphComponent, IntentClassifier):
         # guarded_intents: answers checked against the message's subject.
         # weak_intents: not answers to a question; replaced only for a message about the AMI.
         return {
+            # An unclear message (nlu_fallback) about money or the dossier is answered honestly.
             "guarded_intents": [
-                "faq", "ask_dates", "ask_territory_status", "check_eligibility", NOT_IN_SOURCES
+                "faq", "ask_dates", "ask_territory_status", "check_eligibility", NOT_IN_SOURCES,
+                "nlu_fallback",
             ],
-            "weak_intents": ["out_of_scope", "nlu_fallback", "help", "answer", "greet", "thank"],
+            "weak_intents": ["out_of_scope", "help", "answer", "greet", "thank"],
             # A runner-up replaces an answer whose words are absent only with this confidence.
             "runner_up_confidence": 0.2,
             # Answers known to be chosen on a misleading word (« quand même » read as a date).
