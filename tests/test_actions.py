@@ -12,6 +12,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.eligibility import ValidateEligibilityForm
 from actions.topics import ActionAnswerFaq, ActionAnswerPlace, ActionNotInSources
 
+pytest_plugins = ["tests.conftest_db"]
+
+
+@pytest.fixture(autouse=True)
+def built_store(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The place and contact actions read a store built from the data files."""
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+
+
 DOMAIN: dict[str, Any] = {
     "responses": {"utter_faq/partners": [{"text": "…"}], "utter_help": [{"text": "…"}]}
 }
