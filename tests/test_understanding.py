@@ -5,8 +5,18 @@ from __future__ import annotations
 import pytest
 
 from bot.message_focus import focus
-from bot.resolver import get_resolver, is_place_message, mask_non_places
+from bot.resolver import PlaceResolver, is_place_message, mask_non_places
+from bot.store import place_data_from_files
 from bot.subjects import load_subjects
+
+_RESOLVER: list[PlaceResolver] = []
+
+
+def get_resolver() -> PlaceResolver:
+    """The resolver as the NLU builds it: from the data files, no database."""
+    if not _RESOLVER:
+        _RESOLVER.append(PlaceResolver(place_data_from_files()))
+    return _RESOLVER[0]
 
 # --- long messages ------------------------------------------------------------------------------
 
