@@ -7,6 +7,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import buttons, latest_text
 from bot.knowledge import dates_answer
+from bot.place_answers import ASK_PLACE, contact_reply
 from bot.subjects import load_subjects
 from bot.topics import UNCLEAR_MESSAGE, closest_topics
 
@@ -27,6 +28,12 @@ def ranked_topic_keys(parse_data: dict[str, Any]) -> list[str]:
         elif name not in IGNORED_INTENTS:
             keys.append(name)
     return keys
+
+
+def asked_for_a_place(tracker: Tracker) -> bool:
+    """Whether the assistant's last message asked for a département."""
+    last = next((e for e in reversed(tracker.events) if e.get("event") == "bot"), None)
+    return bool(last) and ASK_PLACE in (last.get("text") or "")
 
 
 def answer_by_words(dispatcher: CollectingDispatcher, text: str) -> bool:
@@ -54,6 +61,10 @@ class ActionSuggestTopics(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         if answer_by_words(dispatcher, latest_text(tracker)):
+            return []
+        if asked_for_a_place(tracker):  # « Pour quel département ? » → « Atlantide »
+            reply = contact_reply(latest_text(tracker), None, None, place_expected=True)
+            dispatcher.utter_message(text=reply.message, buttons=reply.buttons or None)
             return []
         topics = closest_topics(ranked_topic_keys(tracker.latest_message), limit=3)
         dispatcher.utter_message(text=UNCLEAR_MESSAGE, buttons=buttons(topics))

@@ -33,6 +33,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.text import fold, is_noise
 
 VOCABULARY_FILE = "vocabulary.json"
+MASH_SHARE = 0.6  # share of unknown Latin words from which "another language" is a keyboard mash
 SPACY_DOC = "text_spacy_doc"  # where SpacyNLP puts the parsed message
 
 
@@ -99,6 +100,18 @@ class UnclearMessageClassifier(GraphComponent, IntentClassifier):
                 message.set(INTENT_RANKING_KEY, [fallback, *ranking], add_to_output=True)
         return messages
 
+    def _is_mash(self, message: Message) -> bool:
+        """Latin letters most of which make no known word (« xkcd blorp zzzz »): not a language.
+        A real foreign message has some word the model knows (« hello », « un ») or another
+        script."""
+        doc = message.get(SPACY_DOC)
+        if doc is None:
+            return False
+        words = [token for token in doc if token.is_alpha]
+        latin = all(token.text.isascii() for token in words)  # « dónde », « für »: a language
+        unknown = [t for t in words if t.is_oov and fold(t.text) not in self.vocabulary]
+        return bool(words) and latin and len(unknown) >= MASH_SHARE * len(words)
+
     def is_unclear(self, message: Message) -> bool:
         text = message.get(TEXT) or ""
         if text.startswith("/"):
@@ -106,7 +119,9 @@ class UnclearMessageClassifier(GraphComponent, IntentClassifier):
         if is_noise(text):
             return True  # « 🙂 », « ??? », code: never a confident guess (it was « Au revoir »)
         intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-        if intent in self.config["keep_intents"] or message.get(ENTITIES):
+        if intent in self.config["keep_intents"] and not self._is_mash(message):
+            return False
+        if message.get(ENTITIES):
             return False
         doc = message.get(SPACY_DOC)
         if doc is None:

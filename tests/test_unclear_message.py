@@ -87,3 +87,8 @@ def test_a_recognised_place_keeps_its_intent(nlp, classifier):
     entity = {"entity": "place", "value": "Plouzxq", "start": 0, "end": 7}
     msg = message(nlp, "Plouzxq", intent="inform_place", entities=[entity])
     assert predicted(classifier, msg) == "inform_place"
+
+
+def test_a_keyboard_mash_taken_for_another_language_is_unclear(nlp, classifier):
+    msg = message(nlp, "xkcd blorp zzzz", intent="other_language")
+    assert predicted(classifier, msg) == "nlu_fallback"
