@@ -124,9 +124,11 @@ def _ask_action(slot: str) -> type[Action]:
         ) -> list[EventType]:
             question = eligibility.load_rules().question(slot)
             buttons = [
-                {"title": title, "payload": answer_payload(value)} for title, value in question.buttons
+                {"title": title, "payload": answer_payload(value)}
+                for title, value in question.buttons
             ]
-            dispatcher.utter_message(text=question.text, buttons=buttons)
+            text = eligibility.numbered_question(slot, answers_of(tracker))
+            dispatcher.utter_message(text=text, buttons=buttons)
             return []
 
     AskQuestion.__name__ = AskQuestion.__qualname__ = f"ActionAsk_{slot}"

@@ -6,6 +6,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import buttons, latest_text
+from actions.topics import utter_faq
 from bot.knowledge import dates_answer
 from bot.place_answers import ASK_PLACE, contact_reply
 from bot.subjects import load_subjects
@@ -42,7 +43,7 @@ def answer_by_words(dispatcher: CollectingDispatcher, text: str) -> bool:
     several answers match."""
     answer = load_subjects().answer_from_cues(text)
     if answer and answer.startswith("faq/"):
-        dispatcher.utter_message(response=f"utter_{answer}")
+        utter_faq(dispatcher, answer)
         return True
     if answer == "ask_dates":
         dispatcher.utter_message(text=dates_answer())

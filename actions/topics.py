@@ -11,11 +11,24 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import SUBJECT, TOPIC, buttons, latest_entity
 from actions.places import ActionContact, ActionTerritoryStatus
-from bot.knowledge import closed_call_note
+from bot.knowledge import closed_call_note, facts
 from bot.subjects import load_subjects
 from bot.topics import closest_topics, not_in_sources_message
 
 PLACE_ACTIONS = {ActionContact().name(), ActionTerritoryStatus().name()}
+
+
+class ActionGreet(Action):
+    """The greeting, with where the call stands today (open, closed) from bot/data/call.yml."""
+
+    def name(self) -> str:
+        return "action_greet"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        dispatcher.utter_message(response="utter_greet", **facts())
+        return []
 
 
 class ActionAnswerFaq(Action):
@@ -31,13 +44,19 @@ class ActionAnswerFaq(Action):
         key = latest_entity(tracker, TOPIC) or selected_faq(tracker.latest_message) or ""
         response = f"utter_{key}"
         if key.startswith("faq/") and response in (domain.get("responses") or {}):
-            dispatcher.utter_message(response=response)
-            note = closed_call_note(key)
-            if note:
-                dispatcher.utter_message(text=note)
+            utter_faq(dispatcher, key)
         else:  # an old or forged payload: offer the menu rather than fail silently
             dispatcher.utter_message(response="utter_help")
         return []
+
+
+def utter_faq(dispatcher: CollectingDispatcher, key: str) -> None:
+    """The answer faq/<key> of domain.yml, its {fact} placeholders filled from the call's data,
+    and the closed-call line when it is about applying."""
+    dispatcher.utter_message(response=f"utter_{key}", **facts())
+    note = closed_call_note(key)
+    if note:
+        dispatcher.utter_message(text=note)
 
 
 def selected_faq(parse_data: dict[str, Any]) -> str | None:

@@ -7,10 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot import eligibility
-from bot.knowledge import dates_answer, today
+import yaml
+
+from bot import PROJECT_DIR, eligibility
+from bot.knowledge import dates_answer, fill_facts, today
 from bot.place_answers import contact_reply, territory_status_reply
 from bot.topics import UNCLEAR_MESSAGE, closest_topics
+
+
+def _greeting() -> tuple[str, str]:
+    domain = yaml.safe_load((PROJECT_DIR / "domain.yml").read_text(encoding="utf-8"))
+    text = domain["responses"]["utter_greet"][0]["text"]
+    return f"« Bonjour » (date du jour : {today():%d/%m/%Y})", fill_facts(text)
 
 
 def _dates() -> tuple[str, str]:
@@ -52,6 +60,7 @@ def _reset() -> tuple[str, str]:
 
 
 SAMPLES: dict[str, Callable[[], tuple[str, str]]] = {
+    "action_greet": _greeting,
     "action_answer_dates": _dates,
     "action_contact": _contact,
     "action_territory_status": _territory,

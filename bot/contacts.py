@@ -6,18 +6,20 @@ made up: without an imported value the card points to the Annuaire de l'administ
 
 Staff CSV format (`bot contacts import FILE.csv`, `bot contacts export [FILE]`)
 -------------------------------------------------------------------------------
-UTF-8 (an Excel BOM is fine), a header row, comma- or semicolon-separated, one row per service::
+UTF-8 (an Excel BOM is fine), a header row, comma- or semicolon-separated, one row per service
+(the example is fictitious: an example.org address and a number of the range ARCEP keeps for
+fiction, 04 65 71 xx xx)::
 
     scope,code,address,phone,email,website
-    departement,03,"Cité administrative, 03000 Moulins",04 70 00 00 00,contact@example.gouv.fr,
+    departement,03,"1 rue de l'Exemple, 03000 Ville-Exemple",04 65 71 00 00,contact@example.org,
     region,84,,,,https://auvergne-rhone-alpes.dreets.gouv.fr
 
 - `scope`: `departement` (the DDETS, DDETSPP, DRIEETS unité départementale, DEETS or DGCOPOP of a
   département) or `region` (the DREETS, DRIEETS, DEETS or DGCOPOP of a région). Required.
 - `code`: département code (`03`, `2A`, `974`; `3` is read as `03`) or région code (`84`). Required.
-- `address` (one line, at most 200 characters), `phone` (French number: `04 70 00 00 00`, dots or
+- `address` (one line, at most 200 characters), `phone` (French number: `04 65 71 00 00`, dots or
   dashes allowed, or `+33 4 70 00 00 00`, `+262 262 …`, `+590 …`, `+594 …`, `+596 …`; stored as
-  `04 70 00 00 00`), `email`, `website` (`https://` only): optional columns.
+  `04 65 71 00 00`), `email`, `website` (`https://` only): optional columns.
 - An empty cell leaves the value as it is; `-` removes a value imported before.
 - A `name` column (written by `export`) is ignored.
 
@@ -40,6 +42,7 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bot.knowledge import fill_facts, load_call
 from bot.store import (
     CONTACT_FIELDS,
     ContactUpdate,
@@ -55,14 +58,8 @@ from bot.store import (
 
 ANNUAIRE_URL = "https://lannuaire.service-public.gouv.fr"
 SINGLE_SERVICE_KINDS = frozenset({"DEETS", "DGCOPOP"})  # overseas: one service for both levels
-AMI_2_TERRITORIES = 34  # selected by the 2nd AMI (travail-emploi.gouv.fr; ASH)
 SOURCE_NOTE = "Source : services de l'État (décret 2020-1545), liste compilée par l'équipe."
 
-WAVE_LABELS = {
-    "experimentation_2020": "expérimentation depuis mars 2020",
-    "ami_1_avril_2021": "1er AMI, avril 2021",
-    "ami_2_2021": "2e AMI, lancé en juillet 2021",
-}
 DEPARTEMENT_KIND_LABELS = {
     "DDETS": "DDETS",
     "DDETSPP": "DDETSPP",
@@ -230,7 +227,10 @@ def format_spie_status(dep_code: str, store: Store | None = None) -> str:
     if not rows:
         text = (
             f"{head} : ce département ne figure pas parmi les territoires du SPIE que nous connaissons "
-            "(14 expérimentations de mars 2020, 31 territoires du 1er AMI en avril 2021)."
+            + fill_facts(
+                "({experiments} territoires de l'expérimentation lancée en {experiments_since}, "
+                "{first_call_territories} territoires du 1er AMI en {first_call_announced})."
+            )
         )
         if partial_note:
             text += f" {partial_note} Renseignez-vous auprès {_services_of(dep_code, store)}."
@@ -255,7 +255,7 @@ def _services_of(dep_code: str, store: Store) -> str:
 
 
 def _territory_words(row: SpieTerritoryRow, departement: DepartementRow) -> str:
-    wave = WAVE_LABELS.get(row.wave, row.wave)
+    wave = fill_facts(load_call().wave_labels.get(row.wave, row.wave))
     if row.code == "53R":
         who = "la Région Bretagne, avec les quatre départements bretons"
     elif len(row.deps) > 1:
@@ -287,10 +287,10 @@ def _partial_list_note(rows: Iterable[SpieTerritoryRow]) -> str:
     partial = any(row.status == "partial" for row in rows if row.wave == "ami_2_2021")
     if not held and not partial:
         return ""
-    missing = AMI_2_TERRITORIES - len(held)
+    retained = load_call().territories_retained
     return (
         "Attention : la liste du 2e AMI que nous détenons est partielle "
-        f"(environ {missing} des {AMI_2_TERRITORIES} territoires retenus y manquent)."
+        f"(environ {retained - len(held)} des {retained} territoires retenus y manquent)."
     )
 
 
@@ -304,7 +304,9 @@ def _short_sources(source: str) -> list[str]:
 SCOPES: dict[str, Scope] = {"departement": "departement", "region": "region"}
 KEY_COLUMNS = ("scope", "code")
 IGNORED_COLUMNS = ("name",)
-PHONE_PREFIXES = ("33", "262", "590", "594", "596", "269")  # France, DOM (Mayotte: 269 / 262)
+# France and the DOM: +262 La Réunion and Mayotte (Mayotte's numbers are +262 269…/639…; +269
+# is the Comoros), +590 Guadeloupe, +594 Guyane, +596 Martinique.
+PHONE_PREFIXES = ("33", "262", "590", "594", "596")
 EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 REMOVE = "-"

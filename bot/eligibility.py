@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from bot import DATA_DIR
-from bot.knowledge import Call, deadline_status, french_date, load_call
+from bot.knowledge import Call, deadline_status, fill_facts, french_date, load_call
 from bot.text import fold
 
 RULES_FILE = DATA_DIR / "eligibility.yml"
@@ -89,8 +89,8 @@ def load_rules(path: Path = RULES_FILE) -> Rules:
             Question(
                 slot=q["slot"],
                 kind=q["kind"],
-                text=q["text"],
-                explain=q["explain"],
+                text=fill_facts(q["text"]),
+                explain=fill_facts(q["explain"]),
                 buttons=tuple(
                     (str(title), _name(value)) for title, value in (q.get("buttons") or {}).items()
                 ),
@@ -101,8 +101,8 @@ def load_rules(path: Path = RULES_FILE) -> Rules:
         conditions=tuple(
             Condition(
                 id=c["id"],
-                label=c["label"],
-                advice=c["advice"],
+                label=fill_facts(c["label"]),
+                advice=fill_facts(c["advice"]),
                 met_if=_value_sets(c["met_if"]),
                 or_if=_value_sets(c.get("or_if")),
             )
@@ -125,6 +125,15 @@ def required_slots(answers: Mapping[str, Any], rules: Rules | None = None) -> li
     """The questions to ask, in order, given the answers so far (conditional questions)."""
     rules = rules or load_rules()
     return [q.slot for q in rules.questions if not q.ask_if or _matches(answers, q.ask_if)]
+
+
+def numbered_question(slot: str, answers: Mapping[str, Any], rules: Rules | None = None) -> str:
+    """The question as the person reads it: numbered among the questions they actually get
+    (a conseil départemental goes from 1 to 2, not to 4)."""
+    rules = rules or load_rules()
+    asked = required_slots(answers, rules)
+    number = asked.index(slot) + 1 if slot in asked else len(asked) + 1
+    return f"{number}. {rules.question(slot).text}"
 
 
 def evaluate(answers: Mapping[str, Any], rules: Rules | None = None) -> Verdict:
@@ -193,7 +202,9 @@ def parse_structure(text: str, rules: Rules | None = None) -> str | None:
 def _is_bare_departement(text: str, rules: Rules) -> bool:
     """The conseil départemental was recognised only by a weak word (« département », « CD »)."""
     words = _words(text)
-    strong = [p for p in rules.structures[CONSEIL_DEPARTEMENTAL] if p not in rules.weak_structure_words]
+    strong = [
+        p for p in rules.structures[CONSEIL_DEPARTEMENTAL] if p not in rules.weak_structure_words
+    ]
     return not any(_contains(words, phrase) for phrase in strong)
 
 

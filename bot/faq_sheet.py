@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from bot import PROJECT_DIR
+from bot.knowledge import fill_facts
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +258,7 @@ def _variation_answer(variation: dict[str, Any], note: str | None = None) -> Ans
         notes.append(f"condition : {conditions}")
     text = variation.get("text") or ("(image)" if variation.get("image") else "(réponse spéciale)")
     return Answer(
-        text=str(text),
+        text=fill_facts(str(text)),  # as the assistant says it (actions fill the placeholders)
         buttons=tuple(str(b.get("title", "")) for b in variation.get("buttons") or []),
         source=metadata.get("source"),
         note=" ; ".join(notes) or None,

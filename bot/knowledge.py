@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -37,6 +39,10 @@ class Call:
     territories_planned: int  # announced when the call was launched
     territories_retained: int  # finally selected
     about_applying: tuple[str, ...]  # answers that get the closed-call line
+    spie_history: Mapping[str, object]  # experiments, first AMI
+    wave_labels: Mapping[str, str]  # wave id -> words, with {fact} placeholders
+    france_travail_since: dt.date
+    france_travail_law: str
 
 
 @lru_cache(maxsize=4)
@@ -57,7 +63,42 @@ def load_call(path: Path = CALL_FILE) -> Call:
         territories_planned=int(raw["territories"]["planned"]),
         territories_retained=int(raw["territories"]["retained"]),
         about_applying=tuple(raw.get("about_applying") or ()),
+        spie_history=dict(raw["spie_history"]),
+        wave_labels=dict(raw["wave_labels"]),
+        france_travail_since=_as_date(raw["france_travail"]["since"]),
+        france_travail_law=str(raw["france_travail"]["law"]),
     )
+
+
+def facts(call: Call | None = None) -> dict[str, str]:
+    """Every fact an answer text may name, as it is written in French. Answer texts
+    (domain.yml, the data files) name them as {placeholders}: one source for each fact."""
+    call = call or load_call()
+    d = call.dates
+    return {
+        "call_name": call.short_name,
+        "launch": french_date(d.launch),
+        "launch_month": f"{MONTHS[d.launch.month - 1]} {d.launch.year}",
+        "deadline": french_date(d.deadline),
+        "selection": d.selection,
+        "implementation": d.implementation,
+        "territories_planned": str(call.territories_planned),
+        "territories_retained": str(call.territories_retained),
+        **{key: str(value) for key, value in call.spie_history.items()},
+        "france_travail_since": french_date(call.france_travail_since),
+        "france_travail_year": str(call.france_travail_since.year),
+        "france_travail_law": call.france_travail_law,
+        "call_status": deadline_status(today(), call),  # open, closed… as of today
+    }
+
+
+FACT_PLACEHOLDER = re.compile(r"(?<!{){([a-z_]+)}(?!})")
+
+
+def fill_facts(text: str, call: Call | None = None) -> str:
+    """`text` with its {fact} placeholders filled (others, e.g. a payload's {{…}}, left alone)."""
+    values = facts(call)
+    return FACT_PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 
 def _as_date(value: object) -> dt.date:

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 
 from bot import contacts
+from bot.knowledge import fill_facts
 from bot.resolver import PlaceCandidate, Resolution, get_resolver
 from bot.store import StoreUnavailable
 
@@ -169,12 +170,17 @@ def _region_reply(resolution: Resolution) -> PlaceReply:
 
 # --- Is this territory already in the SPIE? -----------------------------------------------------
 
-SPIE_OVERVIEW = (
-    "Le SPIE compte 14 territoires d'expérimentation depuis mars 2020, 31 territoires retenus par "
-    "le premier AMI (avril 2021) et 34 par le deuxième AMI. Pour vérifier un territoire, "
-    "indiquez son département (nom, numéro, commune ou code postal).\n"
-    "Source : travail-emploi.gouv.fr (pages du SPIE)."
-)
+
+def spie_overview() -> str:
+    """The territories of the SPIE in numbers (from bot/data/call.yml), and how to check one."""
+    return fill_facts(
+        "Le SPIE a commencé par {experiments} territoires d'expérimentation en {experiments_since} ; "
+        "{first_call_territories} territoires ont été retenus par le premier AMI "
+        "({first_call_announced}) et {territories_retained} par le deuxième. Pour vérifier un "
+        "territoire, indiquez son "
+        "département (nom, numéro, commune ou code postal).\n"
+        "Source : travail-emploi.gouv.fr (pages du SPIE)."
+    )
 
 
 def territory_status_reply(text: str, mention: str | None, known_dep: str | None) -> PlaceReply:
@@ -202,7 +208,7 @@ def territory_status_reply(text: str, mention: str | None, known_dep: str | None
         logger.error("Place store unavailable")
         return PlaceReply(STORE_DOWN)
     if resolution.reason in NO_PLACE:
-        return PlaceReply(SPIE_OVERVIEW)
+        return PlaceReply(spie_overview())
     return PlaceReply(_unknown_message(resolution, text))
 
 
@@ -224,6 +230,8 @@ def departement_from_text(text: str) -> PlaceReply:
             if resolution.kind == "ambiguous"
             else f"{resolution.region_name} compte plusieurs départements : lequel ?"
         )
-        choices = _choices(resolution.candidates, lambda c: _intent_payload("inform_place", c.dep_code))
+        choices = _choices(
+            resolution.candidates, lambda c: _intent_payload("inform_place", c.dep_code)
+        )
         return PlaceReply(question, choices)
     return PlaceReply(_unknown_message(resolution, text))

@@ -48,7 +48,21 @@ def test_a_clicked_topic_gets_its_answer_and_the_closed_call_line():
     track = tracker("/faq", entities=[{"entity": "topic", "value": "faq/partners"}])
     dispatcher, _ = run(ActionAnswerFaq(), track)
     assert dispatcher.messages[0]["response"] == "utter_faq/partners"
+    # Rasa fills the response's {fact} placeholders with these values (bot/data/call.yml).
+    assert dispatcher.messages[0]["france_travail_since"] == "1er janvier 2024"
     assert "est clos" in dispatcher.messages[1]["text"]
+
+
+def test_the_greeting_says_where_the_call_stands(monkeypatch: pytest.MonkeyPatch):
+    from actions.topics import ActionGreet
+
+    monkeypatch.setenv("SPIE_TODAY", "2026-12-02")
+    dispatcher, _ = run(ActionGreet(), tracker("bonjour", "greet"))
+    assert dispatcher.messages[0]["response"] == "utter_greet"
+    assert "Cet appel est clos" in dispatcher.messages[0]["call_status"]
+    monkeypatch.setenv("SPIE_TODAY", "2021-09-01")
+    dispatcher, _ = run(ActionGreet(), tracker("bonjour", "greet"))
+    assert "L'appel est ouvert" in dispatcher.messages[0]["call_status"]
 
 
 def test_a_typed_question_gets_the_response_selectors_answer():
@@ -73,13 +87,22 @@ def test_not_in_sources_names_the_subject_and_offers_the_contact():
 
 @pytest.mark.parametrize(
     ("last_action", "expected"),
-    [("action_territory_status", "dans le SPIE"), ("action_contact", "vos interlocuteurs"), (None, "vos interlocuteurs")],
+    [
+        ("action_territory_status", "dans le SPIE"),
+        ("action_contact", "vos interlocuteurs"),
+        (None, "vos interlocuteurs"),
+    ],
 )
 def test_a_place_alone_answers_the_last_place_question(last_action, expected):
     events = [{"event": "action", "name": last_action}] if last_action else []
-    track = tracker("et l'Allier ?", "inform_place", [{"entity": "place", "value": "Allier"}], events)
+    track = tracker(
+        "et l'Allier ?", "inform_place", [{"entity": "place", "value": "Allier"}], events
+    )
     dispatcher, events = run(ActionAnswerPlace(), track)
-    assert expected in dispatcher.messages[0]["text"] and "Allier (03)" in dispatcher.messages[0]["text"]
+    assert (
+        expected in dispatcher.messages[0]["text"]
+        and "Allier (03)" in dispatcher.messages[0]["text"]
+    )
     assert {"event": "slot", "timestamp": None, "name": "departement", "value": "03"} in events
 
 
@@ -95,7 +118,8 @@ def validate(slot: str, text: str, entities: list[dict[str, Any]] | None = None)
 
 def test_a_clicked_structure_is_taken_and_echoed():
     result, dispatcher = validate(
-        "structure_type", '/answer{"choice": "acteur_insertion_emploi"}',
+        "structure_type",
+        '/answer{"choice": "acteur_insertion_emploi"}',
         [{"entity": "choice", "value": "acteur_insertion_emploi"}],
     )
     assert result["structure_type"] == "acteur_insertion_emploi"
@@ -111,11 +135,31 @@ def test_a_structure_of_the_departement_is_not_the_conseil_departemental(answer:
 
 
 @pytest.mark.parametrize(
-    "answer", ["le conseil départemental", "Collectivité européenne d'Alsace", "la Métropole de Lyon"]
+    "answer",
+    ["le conseil départemental", "Collectivité européenne d'Alsace", "la Métropole de Lyon"],
 )
 def test_a_conseil_departemental_or_a_collectivity_with_its_powers(answer: str):
     result, _ = validate("structure_type", answer)
     assert result["structure_type"] == "conseil_departemental"
+
+
+@pytest.mark.parametrize(
+    ("structure", "slot", "number"),
+    [
+        (None, "structure_type", 1),
+        ("acteur_insertion_emploi", "cd_agreement", 2),
+        ("acteur_insertion_emploi", "group_has_pe", 4),
+        ("acteur_insertion_emploi", "departement", 10),
+        ("conseil_departemental", "group_has_pe", 2),  # no agreement or group questions
+        ("conseil_departemental", "departement", 8),
+    ],
+)
+def test_questions_are_numbered_as_the_person_gets_them(structure, slot, number):
+    from actions.eligibility import ASK_ACTIONS
+
+    ask = next(action() for action in ASK_ACTIONS if action().name() == f"action_ask_{slot}")
+    dispatcher, _ = run(ask, tracker(slots={"structure_type": structure}))
+    assert dispatcher.messages[0]["text"].startswith(f"{number}. ")
 
 
 def test_a_clicked_yes_no_answer_and_a_forged_one():

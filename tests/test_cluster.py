@@ -50,22 +50,33 @@ REQUEST_TIMEOUT = 90  # s, longer than nginx's proxy_read_timeout (60 s)
 
 # (answer given, name expected in the verdict)
 DEPARTEMENTS = [
-    ("Allier", "Allier"), ("03", "Allier"), ("Cantal", "Cantal"), ("15", "Cantal"),
-    ("Drôme", "Drôme"), ("Isère", "Isère"), ("Savoie", "Savoie"), ("63", "Puy-de-Dôme"),
-    ("Ardèche", "Ardèche"), ("Haute-Loire", "Haute-Loire"), ("42", "Loire"), ("Ain", "Ain"),
+    ("Allier", "Allier"),
+    ("03", "Allier"),
+    ("Cantal", "Cantal"),
+    ("15", "Cantal"),
+    ("Drôme", "Drôme"),
+    ("Isère", "Isère"),
+    ("Savoie", "Savoie"),
+    ("63", "Puy-de-Dôme"),
+    ("Ardèche", "Ardèche"),
+    ("Haute-Loire", "Haute-Loire"),
+    ("42", "Loire"),
+    ("Ain", "Ain"),
 ]
+# The questions a conseil départemental gets, numbered as it reads them (no questions 2-3 of
+# the association path).
 Q = {
     1: "1. Quelle structure porte le projet",
-    4: "4. Le groupement comprend-il Pôle emploi",
-    5: "5. Quels autres partenaires",
-    6: "6. Le projet place-t-il les bénéficiaires",
-    7: "7. Le projet reflète-t-il",
-    8: "8. Le projet s'inscrit-il",
-    9: "9. Le projet explicite-t-il",
-    10: "10. Dans quel département",
+    2: "2. Le groupement comprend-il Pôle emploi",
+    3: "3. Quels autres partenaires",
+    4: "4. Le projet place-t-il les bénéficiaires",
+    5: "5. Le projet reflète-t-il",
+    6: "6. Le projet s'inscrit-il",
+    7: "7. Le projet explicite-t-il",
+    8: "8. Dans quel département",
 }
 QUESTION_NUMBER = re.compile(r"(?m)^(\d{1,2})\. ")
-PARTNERS = "la CAF et la mission locale"  # answer to question 5 (optional partners)
+PARTNERS = "la CAF et la mission locale"  # answer to question 3 (optional partners)
 ELIGIBLE = "correspond aux conditions énoncées"
 NOT_ELIGIBLE = "ne correspond pas encore aux conditions"
 
@@ -84,20 +95,37 @@ def script(index: int) -> list[Turn]:
     kind = index % 3
     test_start = [
         Turn("suis-je éligible ?", [Q[1]], 1),
-        Turn("Le conseil départemental", [Q[4]], 4),
+        Turn("Le conseil départemental", [Q[2]], 2),
     ]
-    expectations = [Turn("oui", [Q[n + 1]], n + 1) for n in (6, 7, 8)]
+    expectations = [Turn("oui", [Q[n + 1]], n + 1) for n in (4, 5, 6)]
     if kind == 0:  # eligible, département given at the end
-        return [*test_start, Turn("oui", [Q[5]], 5), Turn(PARTNERS, [Q[6]], 6), *expectations,
-                Turn("oui", [Q[10]], 10), Turn(answer, [ELIGIBLE, name], forbid=[NOT_ELIGIBLE])]
+        return [
+            *test_start,
+            Turn("oui", [Q[3]], 3),
+            Turn(PARTNERS, [Q[4]], 4),
+            *expectations,
+            Turn("oui", [Q[8]], 8),
+            Turn(answer, [ELIGIBLE, name], forbid=[NOT_ELIGIBLE]),
+        ]
     if kind == 1:  # Pôle emploi missing: the verdict names the unmet condition
-        return [*test_start, Turn("non", [Q[5]], 5), Turn(PARTNERS, [Q[6]], 6), *expectations,
-                Turn("oui", [Q[10]], 10),
-                Turn(answer, [NOT_ELIGIBLE, "Pôle emploi (France Travail) dans le groupement", name])]
+        return [
+            *test_start,
+            Turn("non", [Q[3]], 3),
+            Turn(PARTNERS, [Q[4]], 4),
+            *expectations,
+            Turn("oui", [Q[8]], 8),
+            Turn(answer, [NOT_ELIGIBLE, "Pôle emploi (France Travail) dans le groupement", name]),
+        ]
     # contact first: the département is remembered 9 turns later and not asked again
-    return [Turn("qui contacter ?", ["Pour quel département"]), Turn(answer, [name]),
-            *test_start, Turn("oui", [Q[5]], 5), Turn(PARTNERS, [Q[6]], 6), *expectations,
-            Turn("oui", [ELIGIBLE, name], forbid=[Q[10], NOT_ELIGIBLE])]
+    return [
+        Turn("qui contacter ?", ["Pour quel département"]),
+        Turn(answer, [name]),
+        *test_start,
+        Turn("oui", [Q[3]], 3),
+        Turn(PARTNERS, [Q[4]], 4),
+        *expectations,
+        Turn("oui", [ELIGIBLE, name], forbid=[Q[8], NOT_ELIGIBLE]),
+    ]
 
 
 @dataclass
@@ -123,8 +151,10 @@ class TrackerReader:
 
     def events(self, sender: str) -> list[tuple[str, dict]]:
         with self.engine.connect() as connection:
-            rows = connection.execute(sa.text(
-                "SELECT type_name, data FROM events WHERE sender_id = :s ORDER BY id"), {"s": sender})
+            rows = connection.execute(
+                sa.text("SELECT type_name, data FROM events WHERE sender_id = :s ORDER BY id"),
+                {"s": sender},
+            )
             return [(row.type_name, json.loads(row.data)) for row in rows]
 
     def turns(self, sender: str) -> list[tuple[str | None, str, list[str]]]:
@@ -169,7 +199,9 @@ class LockWatcher:
         started = time.monotonic()
         while await asyncio.to_thread(self.busy, sender):
             if time.monotonic() - started > SETTLE_TIMEOUT:
-                raise AssertionError(f"{sender}: conversation still locked after {SETTLE_TIMEOUT} s")
+                raise AssertionError(
+                    f"{sender}: conversation still locked after {SETTLE_TIMEOUT} s"
+                )
             await asyncio.sleep(0.5)
         stats.settle_wait += time.monotonic() - started
 
@@ -234,8 +266,9 @@ async def send_turn(client: Client, sender: str, index: int, message: str) -> st
     raise AssertionError(f"{turn_id}: no answer after {MAX_ATTEMPTS} attempts")
 
 
-async def converse(client: Client, sender: str, turns: list[Turn],
-                   sent: list[tuple[str, str]]) -> None:
+async def converse(
+    client: Client, sender: str, turns: list[Turn], sent: list[tuple[str, str]]
+) -> None:
     for index, turn in enumerate(turns):
         sent.append((turn.message, ""))
         answer = await send_turn(client, sender, index, turn.message)
@@ -243,7 +276,9 @@ async def converse(client: Client, sender: str, turns: list[Turn],
         client.stats.answered += 1
         problem = answer_problem(turn, answer)
         if problem:
-            client.stats.failures.append(f"{sender} turn {index} ({turn.message!r}): {problem}\n{answer}")
+            client.stats.failures.append(
+                f"{sender} turn {index} ({turn.message!r}): {problem}\n{answer}"
+            )
             return
 
 
@@ -256,18 +291,23 @@ async def kill_when(cluster: Cluster, stats: Stats, threshold: int) -> None:
     stats.killed_at = time.time()
 
 
-async def drive(cluster: Cluster, tracker: TrackerReader, locks: LockWatcher,
-                scripts: dict[str, list[Turn]], sent: dict[str, list[tuple[str, str]]],
-                stats: Stats) -> None:
+async def drive(
+    cluster: Cluster,
+    tracker: TrackerReader,
+    locks: LockWatcher,
+    scripts: dict[str, list[Turn]],
+    sent: dict[str, list[tuple[str, str]]],
+    stats: Stats,
+) -> None:
     total = sum(len(turns) for turns in scripts.values())
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         killer = asyncio.create_task(kill_when(cluster, stats, int(total * KILL_AFTER_FRACTION)))
         client = Client(session, cluster.webhook, tracker, locks, stats)
-        await asyncio.gather(*(
-            converse(client, sender, turns, sent[sender]) for sender, turns in scripts.items()
-        ))
+        await asyncio.gather(
+            *(converse(client, sender, turns, sent[sender]) for sender, turns in scripts.items())
+        )
         await killer
 
 
@@ -298,8 +338,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         with temporary_database("spie_cluster") as url:
-            running = Cluster(tmp_path_factory.mktemp("cluster"), tracker_db_url=url,
-                              database_url=url, redis_key_prefix=prefix, port=free_port())
+            running = Cluster(
+                tmp_path_factory.mktemp("cluster"),
+                tracker_db_url=url,
+                database_url=url,
+                redis_key_prefix=prefix,
+                port=free_port(),
+            )
             if not running.model.exists():
                 pytest.fail(f"{running.model} is missing: run `make model` first")
             started = time.monotonic()
@@ -364,7 +409,8 @@ def test_conversations_survive_a_rasa_server_killed_in_flight(cluster: Cluster):
                 continue
             # the answer each client got is the one recorded for that turn
             other_answer += [
-                turn_id for (turn_id, _, bot), (_, answer) in zip(recorded, exchanges, strict=True)
+                turn_id
+                for (turn_id, _, bot), (_, answer) in zip(recorded, exchanges, strict=True)
                 if lines("\n".join(bot)) != lines(answer)
             ]
     finally:

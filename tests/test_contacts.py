@@ -257,6 +257,7 @@ def test_a_dash_removes_an_imported_value(store: Store, tmp_path: Path) -> None:
         ("+33 (0)1 23 45 67 89", "01 23 45 67 89"),
         ("05-94-00-00-00", "05 94 00 00 00"),
         ("+590 590 12 34 56", "05 90 12 34 56"),
+        ("+262 269 61 00 00", "02 69 61 00 00"),  # Mayotte
     ],
 )
 def test_phone_formats(store: Store, tmp_path: Path, phone: str, stored: str) -> None:
@@ -266,7 +267,16 @@ def test_phone_formats(store: Store, tmp_path: Path, phone: str, stored: str) ->
 
 
 @pytest.mark.parametrize(
-    "phone", ["1 23 45 67 89", "00 23 45 67 89", "+44 20 7946 0958", "01 23 45 67", "abc"]
+    "phone",
+    # +269 is the Comoros, not Mayotte (+262).
+    [
+        "1 23 45 67 89",
+        "00 23 45 67 89",
+        "+44 20 7946 0958",
+        "01 23 45 67",
+        "abc",
+        "+269 269 61 00 00",
+    ],
 )
 def test_bad_phones(store: Store, tmp_path: Path, phone: str) -> None:
     report = import_contacts(write(tmp_path, f"scope,code,phone\nregion,84,{phone}\n"), store)
@@ -320,7 +330,9 @@ def test_every_place_reply_names_only_the_services_of_its_territory(store: Store
     """No generic « DDETS ou DREETS » beside a card that names a DDETSPP or a DRIEETS unit."""
     for dep in store.departements():
         card = contact_card(dep.code, store)
-        own = set(SERVICE_KINDS.findall(f"{card.departement_service.name} {card.region_service.name}"))
+        own = set(
+            SERVICE_KINDS.findall(f"{card.departement_service.name} {card.region_service.name}")
+        )
         for reply in (format_contact_card(card), format_spie_status(dep.code, store)):
             named = set(SERVICE_KINDS.findall(reply))
             assert named <= own, (dep.code, named - own, reply)

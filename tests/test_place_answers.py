@@ -81,7 +81,9 @@ def test_region_offers_its_departements():
 
 def test_territory_status():
     assert "1er AMI" in pa.territory_status_reply("l'Allier est-il retenu ?", None, None).message
-    assert pa.territory_status_reply("quels territoires ?", None, None).message == pa.SPIE_OVERVIEW
+    assert (
+        pa.territory_status_reply("quels territoires ?", None, None).message == pa.spie_overview()
+    )
 
 
 def test_departement_answer_of_the_self_test():

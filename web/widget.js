@@ -104,7 +104,7 @@
       remaining: "{n} characters left",
       privacy: "Your messages are kept for {n} days to improve the service. Do not enter personal data.",
       privacyMore: "Learn more",
-      greeting: "Hello! I answer questions, in French, about the 2021 call for projects of the French public service for integration and employment (SPIE)."
+      greeting: "Hello! I answer questions, in French, about the 2021 call for expressions of interest (AMI) of the French public service for integration and employment (SPIE). This call closed on 11 October 2021."
     }
   };
   var lang = ds.lang === "en" ? "en" : "fr";
