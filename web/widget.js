@@ -75,7 +75,7 @@
       remaining: "{n} caractères restants",
       privacy: "Vos messages sont conservés {n} jours pour améliorer le service. Ne saisissez pas de données personnelles.",
       privacyMore: "En savoir plus",
-      greeting: "Bonjour ! Je réponds à vos questions sur l'appel à manifestation d'intérêt 2021 du Service public de l'insertion et de l'emploi (SPIE) : qui peut candidater, jusqu'à quand, comment déposer un projet…"
+      greeting: "Bonjour ! Je réponds à vos questions sur l'appel à manifestation d'intérêt 2021 du Service public de l'insertion et de l'emploi (SPIE), aujourd'hui clos : qui pouvait candidater, ce que les projets devaient montrer, qui contacter dans votre département…"
     },
     en: {
       title: "SPIE assistant",
