@@ -25,6 +25,8 @@ from typing import Any
 
 import yaml
 
+from bot.eligibility import load_rules, numbered_question, required_slots
+
 EVAL_DIR = Path(__file__).resolve().parent
 ROOT = EVAL_DIR.parent.parent
 ITEM_FILES = ("questions.yml", "places.yml")
@@ -88,17 +90,16 @@ def button_items() -> list[Item]:
              key.removeprefix("faq/") if key.startswith("faq/") else expect_of[key])
         for key, value in topics.items()
     ]
-    rules = yaml.safe_load((ROOT / "bot/data/eligibility.yml").read_text(encoding="utf-8"))
-    questions = {q["slot"]: q for q in rules["questions"]}
-    next_question = {
-        "conseil_departemental": questions["group_has_pe"]["text"].split(" ", 1)[1],
-        "acteur_insertion_emploi": questions["cd_agreement"]["text"].split(" ", 1)[1],
-        "autre": questions["cd_agreement"]["text"].split(" ", 1)[1],
-    }
-    for value in questions["structure_type"]["buttons"].values():
+    # After the first answer comes the next question this structure gets, with its number.
+    def next_question(value: str) -> str:
+        answers = {"structure_type": value}
+        return numbered_question(required_slots(answers)[1], answers)
+
+    question = load_rules().question("structure_type")
+    for _, value in question.buttons:
         items.append(
             Item(f"click-structure-{value}", "clicks", f'/answer{json.dumps({"choice": value})}',
-                 "self_test", before=("/check_eligibility",), contains=(next_question[value],))
+                 "self_test", before=("/check_eligibility",), contains=(next_question(value),))
         )
     return items
 
