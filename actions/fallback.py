@@ -8,8 +8,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import buttons, latest_text
 from actions.topics import utter_faq
 from bot.knowledge import dates_answer
+from bot.message_focus import is_follow_up, says_goodbye
 from bot.place_answers import ASK_PLACE, contact_reply
 from bot.subjects import load_subjects
+from bot.text import is_noise
 from bot.topics import UNCLEAR_MESSAGE, closest_topics
 
 IGNORED_INTENTS = {"nlu_fallback", "faq"}
@@ -37,15 +39,49 @@ def asked_for_a_place(tracker: Tracker) -> bool:
     return bool(last) and ASK_PLACE in (last.get("text") or "")
 
 
+def previous_answer_key(tracker: Tracker) -> str | None:
+    """faq/<key> or the intent of the user's message before the latest one."""
+    users = [e for e in tracker.events if e.get("event") == "user"]
+    if len(users) < 2:
+        return None
+    parse_data = users[-2].get("parse_data") or {}
+    topic = next(
+        (e.get("value") for e in parse_data.get("entities") or [] if e.get("entity") == "topic"),
+        None,
+    )
+    intent = (parse_data.get("intent") or {}).get("name")
+    if topic:
+        return str(topic)
+    if intent == "faq":
+        selector = (parse_data.get("response_selector") or {}).get("faq") or {}
+        return (selector.get("response") or {}).get("intent_response_key")
+    return intent
+
+
+def answer_follow_up(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """A follow-up the classifiers could not place (« et les CCAS aussi ? ») gets the answer of
+    the question it follows, which covers it; False when it is not a follow-up of an answer."""
+    if not is_follow_up(latest_text(tracker)):
+        return False
+    return utter_answer(dispatcher, previous_answer_key(tracker) or "")
+
+
 def answer_by_words(dispatcher: CollectingDispatcher, text: str) -> bool:
     """Answer a message whose words clearly point to one answer (« et la sélection ? », « et les
     partenaires ? »): a short follow-up the classifiers could not place. False when none or
-    several answers match."""
-    answer = load_subjects().answer_from_cues(text)
-    if answer and answer.startswith("faq/"):
-        utter_faq(dispatcher, answer)
+    several answers match, and for code (« SELECT * FROM candidatures »: its words are no
+    question)."""
+    if is_noise(text):
+        return False
+    return utter_answer(dispatcher, load_subjects().answer_from_cues(text) or "")
+
+
+def utter_answer(dispatcher: CollectingDispatcher, key: str) -> bool:
+    """Send the answer `key` (faq/<key> or the dates); False for any other key."""
+    if key.startswith("faq/"):
+        utter_faq(dispatcher, key)
         return True
-    if answer == "ask_dates":
+    if key == "ask_dates":
         dispatcher.utter_message(text=dates_answer())
         return True
     return False
@@ -61,7 +97,7 @@ class ActionSuggestTopics(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        if answer_by_words(dispatcher, latest_text(tracker)):
+        if answer_by_words(dispatcher, latest_text(tracker)) or answer_follow_up(dispatcher, tracker):
             return []
         if asked_for_a_place(tracker):  # « Pour quel département ? » → « Atlantide »
             reply = contact_reply(latest_text(tracker), None, None, place_expected=True)
@@ -73,8 +109,9 @@ class ActionSuggestTopics(Action):
 
 
 class ActionWhatElse(Action):
-    """A short answer (« ok », « et les CCAS aussi ? ») with no question of the self-test running:
-    the answer its words point to, else a neutral prompt with the topics."""
+    """A short answer (« ok », « et les CCAS aussi ? », « non merci, au revoir ») with no question
+    of the self-test running: goodbye when the person takes leave, the answer its words point to
+    or the answer of the question it follows, else a neutral prompt with the topics."""
 
     def name(self) -> str:
         return "action_what_else"
@@ -82,6 +119,9 @@ class ActionWhatElse(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        if not answer_by_words(dispatcher, latest_text(tracker)):
+        text = latest_text(tracker)
+        if says_goodbye(text):  # « Non, rien d'autre. Au revoir. »
+            dispatcher.utter_message(response="utter_goodbye")
+        elif not (answer_by_words(dispatcher, text) or answer_follow_up(dispatcher, tracker)):
             dispatcher.utter_message(response="utter_what_else")
         return []

@@ -132,3 +132,19 @@ def focus(text: str) -> Focus | None:
     if len(focused.split()) < MIN_FOCUS_WORDS and not _is_question(focused):
         return None  # « salut ça va » is small talk as a whole, not « ça va »
     return Focus(focused, others)
+
+
+_FOLLOW_UP = re.compile(r"^(?:et|mais|pareil|idem|meme chose|meme question)\b|\baussi\b")
+
+
+def is_follow_up(text: str) -> bool:
+    """« et les CCAS aussi ? », « et le deuxième ? »: a question that leans on the one before."""
+    return bool(_FOLLOW_UP.search(fold(text).replace("'", " ")))
+
+
+_GOODBYE = re.compile(r"\b(?:au revoir|bye|bonne (?:journee|soiree|fin de journee)|a bientot|adieu)\b")
+
+
+def says_goodbye(text: str) -> bool:
+    """« Non, rien d'autre. Au revoir. »: the person takes leave."""
+    return bool(_GOODBYE.search(fold(text).replace("'", " ")))

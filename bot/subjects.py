@@ -28,6 +28,7 @@ class Subject:
     key: str
     label: str  # "le financement (montants, budget…)": completes « La page de l'AMI ne précise pas … »
     cues: tuple[str, ...]
+    strong: tuple[str, ...] = ()  # win over the chosen answer's own words
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class Subjects:
     unanswered: tuple[Subject, ...]
     domain: tuple[str, ...]  # cues of a message about the AMI at all
     place_questions: dict[str, tuple[str, ...]]  # intent → cues, for a message naming a place
+    decisive: dict[str, tuple[str, ...]]  # answer key → words that settle the question
+    decisive_keeps: dict[str, tuple[str, ...]]  # answer key → answers that also answer it
 
     def place_question(self, text: str) -> str | None:
         """The place intent (SPIE status, contact) a message naming a place asks, if any."""
@@ -47,6 +50,9 @@ class Subjects:
 
     def unanswered_subject(self, text: str, answer_key: str | None) -> Subject | None:
         """The unanswered subject `text` is about, unless it also shows `answer_key`'s subject."""
+        strong = self.strong_subject(text)
+        if strong is not None:
+            return strong
         words = words_of(text)
         subject = next((s for s in self.unanswered if _any_cue(s.cues, words)), None)
         if subject is None:
@@ -54,6 +60,11 @@ class Subjects:
         if answer_key and _any_cue(self.answered.get(answer_key, ()), words):
             return None
         return subject
+
+    def strong_subject(self, text: str) -> Subject | None:
+        """The unanswered subject whose strong words the message shows, if any."""
+        words = words_of(text)
+        return next((s for s in self.unanswered if _any_cue(s.strong, words)), None)
 
     def shows(self, answer_key: str, text: str) -> bool:
         """Whether `text` shows a cue of the answer `answer_key`."""
@@ -65,6 +76,22 @@ class Subjects:
         words = words_of(text)
         matching = [key for key, cues in self.answered.items() if _any_cue(cues, words)]
         return matching[0] if len(matching) == 1 else None
+
+    def decisive_answer(self, text: str, chosen: str | None = None) -> str | None:
+        """The answer the message's decisive words settle (« la sélection, c'est quand ? » → the
+        dates) when it differs from `chosen`; None when no answer or several answers are shown,
+        when `chosen` already answers it, or when the message is about an unanswered subject
+        (« quand les fonds seront-ils versés ? »)."""
+        words = words_of(text)
+        if any(_any_cue(subject.cues, words) for subject in self.unanswered):
+            return None
+        matching = [key for key, cues in self.decisive.items() if _any_cue(cues, words)]
+        if len(matching) != 1:
+            return None
+        decided = matching[0]
+        if chosen == decided or chosen in self.decisive_keeps.get(decided, ()):
+            return None
+        return decided
 
     def subject(self, key: str) -> Subject | None:
         return next((subject for subject in self.unanswered if subject.key == key), None)
@@ -79,8 +106,15 @@ def words_of(text: str) -> list[str]:
     return _WORDS.findall(_IDIOMS.sub("meme", fold(text).replace("'", " ")))
 
 
+END = "$"  # a cue ending with « $ » must end the message
+
+
 def _cue_matches(cue: str, words: list[str]) -> bool:
     parts = cue.split()
+    if parts and parts[-1] == END:
+        parts = parts[:-1]
+        last = words[-len(parts) :] if parts else []
+        return len(last) == len(parts) and all(map(_word_matches, parts, last))
     for start in range(len(words) - len(parts) + 1):
         window = words[start : start + len(parts)]
         if all(_word_matches(part, word) for part, word in zip(parts, window, strict=True)):
@@ -103,11 +137,18 @@ def load_subjects(path: Path = SUBJECTS_FILE) -> Subjects:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     answered = {key: tuple(fold(str(c)) for c in cues) for key, cues in raw["answered"].items()}
     unanswered = tuple(
-        Subject(key, value["label"], tuple(fold(str(c)) for c in value["cues"]))
+        Subject(
+            key,
+            value["label"],
+            tuple(fold(str(c)) for c in value["cues"]),
+            tuple(fold(str(c)) for c in value.get("strong") or ()),
+        )
         for key, value in raw["unanswered"].items()
     )
     domain = tuple(fold(str(cue)) for cue in raw["domain"])
     place_questions = {
         intent: tuple(fold(str(c)) for c in cues) for intent, cues in raw["place_questions"].items()
     }
-    return Subjects(answered, unanswered, domain, place_questions)
+    decisive = {key: tuple(fold(str(c)) for c in cues) for key, cues in raw["decisive"].items()}
+    keeps = {key: tuple(values) for key, values in (raw.get("decisive_keeps") or {}).items()}
+    return Subjects(answered, unanswered, domain, place_questions, decisive, keeps)

@@ -2,7 +2,8 @@
 
 First in the pipeline. When `bot.message_focus.focus` finds the question part of a long message,
 the component keeps the message as written in `original_text` (the place reader and the actions
-use it) and gives the question part to the featurizers and classifiers. Training data is left as it
+use it) and gives the question part to the featurizers and classifiers, texting spellings read as
+ordinary words (`bot.spelling`: « ki pe candidaté » → « qui peut candidaté »). Training data is left as it
 is. The tracker always stores the text as the user wrote it.
 """
 
@@ -19,6 +20,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.message_focus import focus
+from bot.spelling import standard_spelling
 
 ORIGINAL_TEXT = "original_text"
 OTHER_QUESTIONS = "other_questions"
@@ -49,10 +51,11 @@ class MessageFocus(GraphComponent):
             if text.startswith("/"):
                 continue
             found = focus(text)
-            if found is None:
+            read = standard_spelling(found.text if found else text)
+            if read == text:
                 continue
             message.set(ORIGINAL_TEXT, text, add_to_output=True)
-            message.set(TEXT, found.text)
-            if found.other_questions:
+            message.set(TEXT, read)
+            if found and found.other_questions:
                 message.set(OTHER_QUESTIONS, list(found.other_questions), add_to_output=True)
         return messages

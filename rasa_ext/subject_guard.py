@@ -36,6 +36,7 @@ from bot.subjects import load_subjects
 
 NOT_IN_SOURCES = "not_in_sources"
 SUBJECT = "subject"
+TOPIC = "topic"
 RESPONSE_SELECTOR = "response_selector"
 
 
@@ -92,22 +93,30 @@ class SubjectGuard(GraphComponent, IntentClassifier):
             return
         subject = subjects.unanswered_subject(text, answer_key(message))
         if subject is None:
-            self._check_runner_up(message, text, intent)
+            if not self._take_decisive_answer(message, text):
+                self._check_runner_up(message, text, intent)
             return
         chosen = {INTENT_NAME_KEY: NOT_IN_SOURCES, PREDICTED_CONFIDENCE_KEY: 1.0}
         ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != NOT_IN_SOURCES]
         message.set(INTENT, chosen, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [chosen, *ranking], add_to_output=True)
-        entities = [e for e in message.get(ENTITIES, []) if e.get(ENTITY_ATTRIBUTE_TYPE) != SUBJECT]
-        # The subject is read from the whole message: an empty span at its start (Rasa's tools
-        # expect every entity to have one).
-        entities.append(
-            {ENTITY_ATTRIBUTE_TYPE: SUBJECT, ENTITY_ATTRIBUTE_VALUE: subject.key,
-             ENTITY_ATTRIBUTE_START: 0, ENTITY_ATTRIBUTE_END: 0,
-             EXTRACTOR: self.__class__.__name__}
-        )
-        message.set(ENTITIES, entities, add_to_output=True)
+        _set_whole_message_entity(message, SUBJECT, subject.key, self.__class__.__name__)
 
+
+    def _take_decisive_answer(self, message: Message, text: str) -> bool:
+        """The message's words settle the answer (« la sélection, c'est quand ? », « il s'appelle
+        toujours comme ça ? »): take it, whatever the classifiers chose."""
+        decided = load_subjects().decisive_answer(text, answer_key(message))
+        if decided is None:
+            return False
+        intent, _, _ = decided.partition("/")
+        chosen = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}
+        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != intent]
+        message.set(INTENT, chosen, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [chosen, *ranking], add_to_output=True)
+        if intent == "faq":  # the FAQ answer as a topic entity, as a clicked topic sends it
+            _set_whole_message_entity(message, TOPIC, decided, self.__class__.__name__)
+        return True
 
     def _check_runner_up(self, message: Message, text: str, intent: str | None) -> None:
         """The chosen answer shows none of its words but the runner-up's do: take the runner-up.
@@ -144,6 +153,17 @@ class SubjectGuard(GraphComponent, IntentClassifier):
         if intent != "faq" and float(selected.get("confidence", 0.0)) >= self.config["faq_confidence"]:
             found.append(("faq", float(selected["confidence"])))
         return found
+
+
+def _set_whole_message_entity(message: Message, entity: str, value: str, extractor: str) -> None:
+    """An entity read from the whole message: an empty span at its start (Rasa's tools expect
+    every entity to have one)."""
+    entities = [e for e in message.get(ENTITIES, []) if e.get(ENTITY_ATTRIBUTE_TYPE) != entity]
+    entities.append(
+        {ENTITY_ATTRIBUTE_TYPE: entity, ENTITY_ATTRIBUTE_VALUE: value,
+         ENTITY_ATTRIBUTE_START: 0, ENTITY_ATTRIBUTE_END: 0, EXTRACTOR: extractor}
+    )
+    message.set(ENTITIES, entities, add_to_output=True)
 
 
 def answer_key(message: Message, intent: str | None = None) -> str | None:

@@ -188,3 +188,50 @@ def test_a_short_follow_up_gets_the_answer_its_words_point_to():
     assert dispatcher.messages[0]["response"] == "utter_what_else"
     dispatcher, _ = run(ActionSuggestTopics(), tracker("xkcd blorp", "nlu_fallback"))
     assert "pas bien compris" in dispatcher.messages[0]["text"]
+
+
+def user_event(text: str, intent: str, **parse_data: Any) -> dict[str, Any]:
+    return {
+        "event": "user",
+        "text": text,
+        "parse_data": {"text": text, "intent": {"name": intent}, "entities": [], **parse_data},
+    }
+
+
+def test_a_follow_up_gets_the_answer_of_the_question_it_follows():
+    from actions.fallback import ActionWhatElse
+
+    selector = {"faq": {"response": {"intent_response_key": "faq/partners"}}}
+    events = [
+        user_event("qui doit faire partie du groupement ?", "faq", response_selector=selector),
+        user_event("et les CCAS aussi ?", "answer"),
+    ]
+    dispatcher, _ = run(ActionWhatElse(), tracker("et les CCAS aussi ?", "answer", events=events))
+    assert dispatcher.messages[0]["response"] == "utter_faq/partners"
+    # Not a follow-up: the neutral prompt, not the partners again.
+    events[-1] = user_event("d'accord", "answer")
+    dispatcher, _ = run(ActionWhatElse(), tracker("d'accord", "answer", events=events))
+    assert dispatcher.messages[0]["response"] == "utter_what_else"
+
+
+def test_a_follow_up_of_the_dates_gets_the_dates_again():
+    from actions.fallback import ActionSuggestTopics
+
+    events = [user_event("date limite ?", "ask_dates"), user_event("et le deuxième ?", "nlu_fallback")]
+    dispatcher, _ = run(ActionSuggestTopics(), tracker("et le deuxième ?", "nlu_fallback", events=events))
+    assert "Date limite de dépôt" in dispatcher.messages[0]["text"]
+
+
+def test_code_is_not_answered_by_its_words():
+    from actions.fallback import ActionSuggestTopics
+
+    text = "SELECT * FROM candidatures;"
+    dispatcher, _ = run(ActionSuggestTopics(), tracker(text, "nlu_fallback"))
+    assert "pas bien compris" in dispatcher.messages[0]["text"]
+
+
+def test_a_no_that_takes_leave_gets_goodbye():
+    from actions.fallback import ActionWhatElse
+
+    dispatcher, _ = run(ActionWhatElse(), tracker("non c'est tout, bonne journée", "answer"))
+    assert dispatcher.messages[0]["response"] == "utter_goodbye"

@@ -1,0 +1,103 @@
+"""The decisive words of bot/data/subjects.yml never contradict the project's own examples: a
+message whose words settle an answer (« la sélection, c'est quand ? ») takes it, and no training
+or held-out example would be moved away from its label by them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot import PROJECT_DIR
+from bot.spelling import standard_spelling
+from bot.subjects import load_subjects
+from rasa_ext.subject_guard import SubjectGuard
+
+ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]+\)|\{[^}]+\})")
+CONFIG = SubjectGuard.get_default_config()
+SUBJECTS = load_subjects()
+
+
+def examples() -> list[tuple[str, str]]:
+    files = [*sorted((PROJECT_DIR / "data" / "nlu").glob("*.yml")), PROJECT_DIR / "tests" / "nlu_holdout.yml"]
+    found = []
+    for path in files:
+        for block in yaml.safe_load(Path(path).read_text(encoding="utf-8")).get("nlu") or []:
+            for line in (block.get("examples") or "").splitlines() if block.get("intent") else []:
+                text = ANNOTATION.sub(r"\1", line.strip().removeprefix("- ").strip())
+                if text:
+                    found.append((block["intent"], text))
+    return found
+
+
+def guarded(label: str, text: str) -> bool:
+    """Whether SubjectGuard looks at a message the classifiers gave this label."""
+    intent = label.split("/")[0]
+    weak = intent in CONFIG["weak_intents"] and SUBJECTS.in_domain(text)
+    return intent in CONFIG["guarded_intents"] or weak
+
+
+def test_decisive_words_never_move_an_example_from_its_label():
+    moved = [
+        (label, text, decided)
+        for label, text in examples()
+        if guarded(label, text)
+        and (decided := SUBJECTS.decisive_answer(standard_spelling(text), label)) is not None
+    ]
+    assert len(examples()) > 2000 and moved == []
+
+
+@pytest.mark.parametrize(
+    ("text", "chosen", "decided"),
+    [
+        ("la selection c qd", "faq/territory_count", "ask_dates"),
+        ("donc c'est fermé maintenant ?", "faq/pole_emploi", "ask_dates"),
+        ("et à qui je peux m'adresser côté État ?", "nlu_fallback", "ask_contact"),
+        ("elle a changé de nom, l'agence ?", "faq/partners", "faq/pole_emploi"),
+        ("vous auriez un lien vers le texte ?", "faq/what_is_ami", "faq/more_info"),
+    ],
+)
+def test_decisive_words_settle_the_answer(text: str, chosen: str, decided: str):
+    assert SUBJECTS.decisive_answer(standard_spelling(text), chosen) == decided
+
+
+@pytest.mark.parametrize(
+    ("text", "chosen"),
+    [
+        ("quand on est une association, peut-on candidater ?", "faq/who_can_apply"),  # « if »
+        ("quand les fonds seront-ils versés ?", "ask_dates"),  # money: the sources don't say
+        ("à qui s'adresser pour monter le dossier ?", "faq/how_to_submit"),  # names the services
+        ("quand Pôle emploi a-t-il changé de nom ?", "faq/pole_emploi"),  # already that answer
+    ],
+)
+def test_what_decisive_words_leave_alone(text: str, chosen: str):
+    assert SUBJECTS.decisive_answer(standard_spelling(text), chosen) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ("ki pt candidater", "qui peut candidater"),
+        ("pe a ete renomme ?", "pe a ete renomme ?"),  # « pe » is Pôle emploi here
+        ("la selection c qd", "la selection c'est quand"),
+        ("jveu fer le test", "je veux faire le test"),
+        ("c'est quand ?", "c'est quand ?"),  # an apostrophe form is left as it is
+        ("Allier (03)", "Allier (03)"),
+    ],
+)
+def test_texting_spellings_are_read_as_words(text: str, read: str):
+    assert standard_spelling(text) == read
+
+
+def test_strong_subject_words_never_take_an_answered_example():
+    """A training example of an answer never reads as a subject the sources do not cover."""
+    taken = [
+        (label, text, subject.key)
+        for label, text in examples()
+        if label not in ("not_in_sources", "out_of_scope")
+        and guarded(label, text)
+        and (subject := SUBJECTS.strong_subject(standard_spelling(text))) is not None
+    ]
+    assert taken == []
