@@ -26,6 +26,12 @@ def latest_text(tracker: Tracker) -> str:
     return "" if text.startswith("/") else text  # a button payload carries no free text
 
 
+def written_text(tracker: Tracker) -> str:
+    """The latest message as the person wrote it (the NLU may have read only its question part,
+    with texting spellings as words: see rasa_ext.message_focus)."""
+    return str(tracker.latest_message.get("original_text") or latest_text(tracker))
+
+
 def latest_entity(tracker: Tracker, entity: str) -> str | None:
     values: list[Any] = list(tracker.get_latest_entity_values(entity))
     return str(values[0]) if values else None

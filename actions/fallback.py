@@ -5,7 +5,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import buttons, latest_text
+from actions.common import buttons, latest_text, written_text
 from actions.topics import utter_faq
 from bot.knowledge import dates_answer
 from bot.message_focus import is_follow_up, says_goodbye
@@ -120,7 +120,7 @@ class ActionWhatElse(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         text = latest_text(tracker)
-        if says_goodbye(text):  # « Non, rien d'autre. Au revoir. »
+        if says_goodbye(written_text(tracker)):  # « Non, rien d'autre. Au revoir. »
             dispatcher.utter_message(response="utter_goodbye")
         elif not (answer_by_words(dispatcher, text) or answer_follow_up(dispatcher, tracker)):
             dispatcher.utter_message(response="utter_what_else")

@@ -53,6 +53,9 @@ class SubjectGuard(GraphComponent, IntentClassifier):
                 "nlu_fallback",
             ],
             "weak_intents": ["out_of_scope", "help", "answer", "greet", "thank"],
+            # Answers checked only against decisive words (« je cherche la page de référence »
+            # taken for a contact question because it names a town).
+            "decisive_only_intents": ["ask_contact", "bot_challenge"],
             # A runner-up replaces an answer whose words are absent only with this confidence.
             "runner_up_confidence": 0.2,
             # Answers known to be chosen on a misleading word (« quand même » read as a date).
@@ -86,6 +89,9 @@ class SubjectGuard(GraphComponent, IntentClassifier):
         text = message.get(TEXT) or ""
         intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
         if not text or text.startswith("/"):
+            return
+        if intent in self.config["decisive_only_intents"]:
+            self._take_decisive_answer(message, text)
             return
         subjects = load_subjects()
         weak = intent in self.config["weak_intents"]

@@ -235,3 +235,12 @@ def test_a_no_that_takes_leave_gets_goodbye():
 
     dispatcher, _ = run(ActionWhatElse(), tracker("non c'est tout, bonne journée", "answer"))
     assert dispatcher.messages[0]["response"] == "utter_goodbye"
+
+
+def test_leave_taking_is_read_in_the_message_as_written():
+    """The NLU read only « Non, rien d'autre. »; the goodbye is in the rest of the message."""
+    from actions.fallback import ActionWhatElse
+
+    track = tracker("Non, rien d'autre.", "answer", original_text="Non, rien d'autre. Au revoir.")
+    dispatcher, _ = run(ActionWhatElse(), track)
+    assert dispatcher.messages[0]["response"] == "utter_goodbye"

@@ -36,7 +36,7 @@ def guarded(label: str, text: str) -> bool:
     """Whether SubjectGuard looks at a message the classifiers gave this label."""
     intent = label.split("/")[0]
     weak = intent in CONFIG["weak_intents"] and SUBJECTS.in_domain(text)
-    return intent in CONFIG["guarded_intents"] or weak
+    return intent in (*CONFIG["guarded_intents"], *CONFIG["decisive_only_intents"]) or weak
 
 
 def test_decisive_words_never_move_an_example_from_its_label():
@@ -96,7 +96,7 @@ def test_strong_subject_words_never_take_an_answered_example():
     taken = [
         (label, text, subject.key)
         for label, text in examples()
-        if label not in ("not_in_sources", "out_of_scope")
+        if label not in ("not_in_sources", "out_of_scope", *CONFIG["decisive_only_intents"])
         and guarded(label, text)
         and (subject := SUBJECTS.strong_subject(standard_spelling(text))) is not None
     ]
