@@ -4,9 +4,8 @@ REST, the reply judged by its content, and a table per category.
     .venv/bin/python -m tests.eval.evaluate --url http://127.0.0.1:5005   # against `make run`
 
 `make test` runs it against the session's assistant (tests/test_live_eval.py) and fails under
-MIN_OVERALL overall or MIN_CATEGORY in any category. Those floors are the figures reached so far
-(2026-12-02: 91.0 % overall, weakest category 79.4 %), kept so that nothing slips back; the
-product's target is TARGET_OVERALL / TARGET_CATEGORY, not reached yet (issue 11).
+MIN_OVERALL overall or MIN_CATEGORY in any category: the product's target (issue 11), reached on
+2026-12-02 (97.0 % overall, weakest category 90.9 %).
 """
 
 from __future__ import annotations
@@ -30,10 +29,8 @@ from bot.eligibility import load_rules, numbered_question, required_slots
 EVAL_DIR = Path(__file__).resolve().parent
 ROOT = EVAL_DIR.parent.parent
 ITEM_FILES = ("questions.yml", "places.yml")
-MIN_OVERALL = 0.90
-MIN_CATEGORY = 0.72
-TARGET_OVERALL = 0.95
-TARGET_CATEGORY = 0.90
+MIN_OVERALL = 0.95
+MIN_CATEGORY = 0.90
 # A reply about one département: « Allier (03) — vos interlocuteurs… », « Gironde (33) : ce… »
 CARD = re.compile(r"\(((?:\d{2,3})|2[AB])\) (?:—|:) ")
 PLACE_TOPICS = {"contact", "territory_status"}
@@ -195,8 +192,7 @@ def table(outcomes: list[Outcome]) -> str:
     right = sum(o.passed for o in outcomes)
     lines.append(f"{'overall':<12} {right:>7} {len(outcomes):>6} {right / len(outcomes):>7.1%}")
     lines.append(
-        f"floor {MIN_OVERALL:.0%} overall / {MIN_CATEGORY:.0%} per category; "
-        f"target {TARGET_OVERALL:.0%} / {TARGET_CATEGORY:.0%}"
+        f"required: {MIN_OVERALL:.0%} overall, {MIN_CATEGORY:.0%} in each category"
     )
     return "\n".join(lines)
 
