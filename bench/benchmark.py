@@ -98,8 +98,8 @@ CONTACT_DIRECT = [
 ]
 ELIGIBILITY = [
     Turn("eligibility", "suis-je éligible ?", "1. Quelle structure porte le projet"),
-    Turn("eligibility", "Le conseil départemental", "4. Le groupement comprend-il Pôle emploi"),
-    Turn("eligibility", "oui", "5. Quels autres partenaires"),
+    Turn("eligibility", "Le conseil départemental", "2. Le groupement comprend-il Pôle emploi"),
+    Turn("eligibility", "oui", "3. Quels autres partenaires"),
     Turn("eligibility", "annuler", "test d'éligibilité est arrêté"),
 ]
 
