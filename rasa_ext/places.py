@@ -32,8 +32,6 @@ from rasa.shared.nlu.constants import (
     EXTRACTOR,
     INTENT,
     INTENT_NAME_KEY,
-    INTENT_RANKING_KEY,
-    PREDICTED_CONFIDENCE_KEY,
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
@@ -45,6 +43,7 @@ from bot.store import place_data_from_files
 from bot.subjects import load_subjects, words_of
 from bot.text import fold
 from rasa_ext.message_focus import ORIGINAL_TEXT
+from rasa_ext.overrides import override_intent
 
 PLACE = "place"
 INFORM_PLACE = "inform_place"
@@ -127,7 +126,7 @@ class PlaceExtractor(GraphComponent, EntityExtractorMixin):
             # The question decides (message.get(TEXT) is the question part of a long message).
             place_intent = self._place_intent(text, message.get(TEXT) or text, spans, intent)
             if place_intent:
-                _override_intent(message, place_intent)
+                override_intent(message, place_intent)
 
     def _place_intent(
         self, text: str, question: str, spans: list, intent: str | None
@@ -149,13 +148,6 @@ class PlaceExtractor(GraphComponent, EntityExtractorMixin):
         if intent in self.config["weak_intents"]:
             return INFORM_PLACE  # a place is the clearest thing in an otherwise unclear message
         return None
-
-
-def _override_intent(message: Message, intent: str) -> None:
-    chosen = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}
-    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != intent]
-    message.set(INTENT, chosen, add_to_output=True)
-    message.set(INTENT_RANKING_KEY, [chosen, *ranking], add_to_output=True)
 
 
 def common_words_of(message: Message, text: str) -> set[str]:

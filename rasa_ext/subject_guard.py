@@ -17,12 +17,6 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import (
-    ENTITIES,
-    ENTITY_ATTRIBUTE_END,
-    ENTITY_ATTRIBUTE_START,
-    ENTITY_ATTRIBUTE_TYPE,
-    ENTITY_ATTRIBUTE_VALUE,
-    EXTRACTOR,
     INTENT,
     INTENT_NAME_KEY,
     INTENT_RANKING_KEY,
@@ -33,6 +27,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.subjects import load_subjects
+from rasa_ext.overrides import override_intent, set_whole_message_entity
 
 NOT_IN_SOURCES = "not_in_sources"
 SUBJECT = "subject"
@@ -102,11 +97,8 @@ class SubjectGuard(GraphComponent, IntentClassifier):
             if not self._take_decisive_answer(message, text):
                 self._check_runner_up(message, text, intent)
             return
-        chosen = {INTENT_NAME_KEY: NOT_IN_SOURCES, PREDICTED_CONFIDENCE_KEY: 1.0}
-        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != NOT_IN_SOURCES]
-        message.set(INTENT, chosen, add_to_output=True)
-        message.set(INTENT_RANKING_KEY, [chosen, *ranking], add_to_output=True)
-        _set_whole_message_entity(message, SUBJECT, subject.key, self.__class__.__name__)
+        override_intent(message, NOT_IN_SOURCES)
+        set_whole_message_entity(message, SUBJECT, subject.key, self.__class__.__name__)
 
 
     def _take_decisive_answer(self, message: Message, text: str) -> bool:
@@ -116,12 +108,9 @@ class SubjectGuard(GraphComponent, IntentClassifier):
         if decided is None:
             return False
         intent, _, _ = decided.partition("/")
-        chosen = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}
-        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != intent]
-        message.set(INTENT, chosen, add_to_output=True)
-        message.set(INTENT_RANKING_KEY, [chosen, *ranking], add_to_output=True)
+        override_intent(message, intent)
         if intent == "faq":  # the FAQ answer as a topic entity, as a clicked topic sends it
-            _set_whole_message_entity(message, TOPIC, decided, self.__class__.__name__)
+            set_whole_message_entity(message, TOPIC, decided, self.__class__.__name__)
         return True
 
     def _check_runner_up(self, message: Message, text: str, intent: str | None) -> None:
@@ -159,17 +148,6 @@ class SubjectGuard(GraphComponent, IntentClassifier):
         if intent != "faq" and float(selected.get("confidence", 0.0)) >= self.config["faq_confidence"]:
             found.append(("faq", float(selected["confidence"])))
         return found
-
-
-def _set_whole_message_entity(message: Message, entity: str, value: str, extractor: str) -> None:
-    """An entity read from the whole message: an empty span at its start (Rasa's tools expect
-    every entity to have one)."""
-    entities = [e for e in message.get(ENTITIES, []) if e.get(ENTITY_ATTRIBUTE_TYPE) != entity]
-    entities.append(
-        {ENTITY_ATTRIBUTE_TYPE: entity, ENTITY_ATTRIBUTE_VALUE: value,
-         ENTITY_ATTRIBUTE_START: 0, ENTITY_ATTRIBUTE_END: 0, EXTRACTOR: extractor}
-    )
-    message.set(ENTITIES, entities, add_to_output=True)
 
 
 def answer_key(message: Message, intent: str | None = None) -> str | None:
