@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run shell install install-dev model test test-live test-quick lint validate nlu-gate stories rasa-test-report faq-sheet report bench cluster clean
+.PHONY: help run shell install install-dev model test test-live lint validate rasa-test-report faq-sheet report bench cluster clean
 
 help:
 	@echo "make run    — installe, entraîne si besoin, démarre l'assistant (REST, socket.io, pages de démo)"

@@ -85,10 +85,6 @@ class Resolution:
     def dep_code(self) -> str | None:
         return self.candidates[0].dep_code if self.kind == "departement" else None
 
-    @property
-    def dep_codes(self) -> tuple[str, ...]:
-        return tuple(candidate.dep_code for candidate in self.candidates)
-
 
 # --- vocabulary -------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.nlu.utils.spacy_utils import SpacyNLP
 from rasa.shared.nlu.constants import (
     ENTITIES,
     ENTITY_ATTRIBUTE_END,
@@ -77,7 +78,7 @@ class PlaceExtractor(GraphComponent, EntityExtractorMixin):
 
     @staticmethod
     def required_components() -> list[type]:
-        return []
+        return [SpacyNLP]  # the French model's vocabulary tells common words from misspelt places
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config

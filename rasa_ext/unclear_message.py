@@ -18,6 +18,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.utils.spacy_utils import SpacyNLP
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import (
     ENTITIES,
@@ -43,6 +44,10 @@ class UnclearMessageClassifier(GraphComponent, IntentClassifier):
         # unknown_share: share of unknown words from which a message is unclear.
         # keep_intents: intents never overridden (a foreign language is "unknown" by nature).
         return {"unknown_share": 0.5, "keep_intents": ["other_language"]}
+
+    @staticmethod
+    def required_components() -> list[type]:
+        return [SpacyNLP]  # reads the words of the parsed message (SPACY_DOC)
 
     def __init__(
         self,
