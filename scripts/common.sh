@@ -45,8 +45,13 @@ ensure_venv() {
 
 # Fingerprint of everything the model is trained from.
 training_fingerprint() {
-  # The NLU components of rasa_ext (and the text helpers they use) are part of the model.
-  (cd "$ROOT" && cat config.yml domain.yml rasa_ext/*.py bot/text.py $(find data -name '*.yml' | sort) | sha256sum | cut -c1-16)
+  # What training reads: the data, the configuration, and the code of the NLU components that run
+  # before DIET or persist something (message_focus rewrites the texts DIET learns from; the unclear-
+  # message classifier keeps a vocabulary). The components that only overrule at inference
+  # (places, subject_guard, overrides) and the channels and stores take effect without retraining.
+  (cd "$ROOT" && cat config.yml domain.yml rasa_ext/message_focus.py rasa_ext/unclear_message.py \
+    bot/message_focus.py bot/spelling.py bot/data/spelling.yml bot/text.py \
+    $(find data -name '*.yml' | sort) | sha256sum | cut -c1-16)
 }
 
 # Trains the model when it is missing, stale or unreadable.
