@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from bot import DATA_DIR
+from bot.config import settings
 
 CALL_FILE = DATA_DIR / "call.yml"
 MONTHS = (
@@ -109,8 +109,7 @@ def _as_date(value: object) -> dt.date:
 
 def today() -> dt.date:
     """Today's date; `SPIE_TODAY=YYYY-MM-DD` overrides it (demonstrations, conversation tests)."""
-    forced = os.environ.get("SPIE_TODAY")
-    return dt.date.fromisoformat(forced) if forced else dt.date.today()
+    return settings().spie_today or dt.date.today()
 
 
 def french_date(day: dt.date) -> str:

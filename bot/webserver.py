@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import html
 import logging
-import os
 import sys
 from functools import partial
 from http import HTTPStatus
@@ -21,14 +20,13 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from bot import PROJECT_DIR
+from bot.config import settings
 
 logger = logging.getLogger(__name__)
 
 WEB_DIR = PROJECT_DIR / "web"
 DEMO_DIR = WEB_DIR / "demo"
 PLACEHOLDER = "__RASA_SERVER__"
-DEFAULT_WEB_PORT = 8080
-DEFAULT_HOST = "127.0.0.1"
 DEMO_PAGES = ("departement.html", "dreets.html")
 
 CONTENT_TYPES = {
@@ -44,14 +42,8 @@ CONTENT_TYPES = {
 
 def default_rasa_url() -> str:
     """Public address of the Rasa server, as the browser sees it."""
-    url = os.environ.get("RASA_PUBLIC_URL")
-    if url:
-        return url
-    return f"http://127.0.0.1:{os.environ.get('RASA_PORT') or 5005}"
-
-
-def default_port() -> int:
-    return int(os.environ.get("WEB_PORT") or DEFAULT_WEB_PORT)
+    config = settings()
+    return config.rasa_public_url or f"http://127.0.0.1:{config.rasa_port}"
 
 
 def origin_of(url: str) -> str:
@@ -155,8 +147,8 @@ class WidgetHandler(BaseHTTPRequestHandler):
         logger.debug("%s - %s", self.address_string(), format % args)
 
 
-def make_server(host: str = DEFAULT_HOST, port: int = DEFAULT_WEB_PORT,
-                rasa_url: str | None = None, web_dir: Path = WEB_DIR) -> ThreadingHTTPServer:
+def make_server(host: str, port: int, rasa_url: str | None = None,
+                web_dir: Path = WEB_DIR) -> ThreadingHTTPServer:
     """A ready (not yet serving) server; `port=0` picks a free port (see `server_address`)."""
     rasa_url = rasa_url or default_rasa_url()
     origin_of(rasa_url)  # fail early on a bad address
@@ -173,9 +165,10 @@ def page_urls(host: str, port: int) -> list[str]:
     return [f"http://{shown}:{port}/{name}" for name in DEMO_PAGES]
 
 
-def serve(host: str = DEFAULT_HOST, port: int | None = None, rasa_url: str | None = None) -> None:
+def serve(host: str | None = None, port: int | None = None, rasa_url: str | None = None) -> None:
     """Serve until interrupted, after printing the demo pages' addresses."""
-    port = default_port() if port is None else port
+    host = settings().web_host if host is None else host
+    port = settings().web_port if port is None else port
     rasa_url = rasa_url or default_rasa_url()
     server = make_server(host, port, rasa_url)
     real_port = server.server_address[1]
@@ -206,9 +199,9 @@ def register(subparsers) -> None:
         "serve",
         help="Sert widget.js, widget.css et les pages de démonstration (CSP stricte).",
     )
-    cmd.add_argument("--host", default=os.environ.get("WEB_HOST") or DEFAULT_HOST,
+    cmd.add_argument("--host", default=settings().web_host,
                      help="adresse d'écoute (défaut : WEB_HOST ou 127.0.0.1)")
-    cmd.add_argument("--port", type=int, default=default_port(),
+    cmd.add_argument("--port", type=int, default=settings().web_port,
                      help="port (défaut : WEB_PORT ou 8080)")
     cmd.add_argument("--rasa-url", default=None,
                      help="adresse publique du serveur Rasa (défaut : RASA_PUBLIC_URL ou "
