@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -69,13 +70,14 @@ class ValidateEligibilityForm(FormValidationAction):
             dispatcher.utter_message(text=eligibility.structure_echo(answer))
         return self._accept(slot, answer)
 
-    def validate_departement(
+    async def validate_departement(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = place_mention(tracker) or free_text(value)
         if eligibility.parse_yes_no(text) == DONT_KNOW:
             return self._reject("departement", dispatcher, tracker, dont_know=True)
-        outcome = place_answers.departement_from_text(text)
+        # The resolver and the store: off the event loop.
+        outcome = await asyncio.to_thread(place_answers.departement_from_text, text)
         if outcome.code:
             return self._accept("departement", outcome.code)
         dispatcher.utter_message(text=outcome.message, buttons=outcome.buttons)
@@ -170,7 +172,9 @@ class ActionEligibilityResult(Action):
         dispatcher.utter_message(text=eligibility.format_verdict(verdict, today()))
         departement = answers.get("departement")
         if departement:
-            reply = place_answers.contact_for_departement(departement, with_spie_status=True)
+            reply = await asyncio.to_thread(
+                place_answers.contact_for_departement, departement, with_spie_status=True
+            )
             dispatcher.utter_message(text=reply.message)
         dispatcher.utter_message(
             text="Voulez-vous refaire le test ou poser une autre question ?",

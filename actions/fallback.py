@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -97,10 +98,14 @@ class ActionSuggestTopics(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        if answer_by_words(dispatcher, latest_text(tracker)) or answer_follow_up(dispatcher, tracker):
+        if answer_by_words(dispatcher, latest_text(tracker)) or answer_follow_up(
+            dispatcher, tracker
+        ):
             return []
         if asked_for_a_place(tracker):  # « Pour quel département ? » → « Atlantide »
-            reply = contact_reply(latest_text(tracker), None, None, place_expected=True)
+            reply = await asyncio.to_thread(
+                contact_reply, latest_text(tracker), None, None, place_expected=True
+            )
             dispatcher.utter_message(text=reply.message, buttons=reply.buttons or None)
             return []
         topics = closest_topics(ranked_topic_keys(tracker.latest_message), limit=3)

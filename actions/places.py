@@ -1,7 +1,12 @@
-"""Actions that depend on a place: whom to contact, is a territory already in the SPIE."""
+"""Actions that depend on a place: whom to contact, is a territory already in the SPIE.
+
+The replies read the database (staff-imported contact values) and, on first use, the place index:
+they run in a worker thread (`asyncio.to_thread`) so that a slow or unreachable database never
+blocks the action server's event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any
 
@@ -30,7 +35,9 @@ class ActionContact(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         # Places are read by the NLU (rasa_ext/places.py): no entity means no place in the text.
-        reply = contact_reply("", place_mention(tracker), tracker.get_slot("departement"))
+        reply = await asyncio.to_thread(
+            contact_reply, "", place_mention(tracker), tracker.get_slot("departement")
+        )
         events = relay(reply, dispatcher)
         note = closed_call_note(self.name()) if reply.code else None
         if note:
@@ -45,7 +52,9 @@ class ActionTerritoryStatus(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        reply = territory_status_reply("", place_mention(tracker), tracker.get_slot("departement"))
+        reply = await asyncio.to_thread(
+            territory_status_reply, "", place_mention(tracker), tracker.get_slot("departement")
+        )
         return relay(reply, dispatcher)
 
 

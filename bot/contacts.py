@@ -40,6 +40,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from bot.knowledge import fill_facts, load_call
@@ -96,17 +97,22 @@ class RegionCard:
 
 
 def contact_card(dep_code: str, store: Store | None = None) -> ContactCard:
-    """The card of a département; `LookupError` for an unknown code, `StoreUnavailable`."""
+    """The card of a département; `LookupError` for an unknown code, `StoreUnavailable`.
+
+    The reference rows come from memory; the values staff imported for the two services are
+    the one read of the database."""
     store = store or Store()
     departement = store.departement(dep_code)
     if departement is None:
         raise LookupError(f"unknown département {dep_code!r}")
     region = _required(store.region(departement.region_code), departement.region_code)
+    services = store.services([("departement", dep_code), ("region", region.code)])
+    departement_service, region_service = _required_pair(services, dep_code)
     return ContactCard(
         departement=departement,
         region=region,
-        departement_service=_required(store.service("departement", dep_code), dep_code),
-        region_service=_required(store.service("region", region.code), region.code),
+        departement_service=departement_service,
+        region_service=region_service,
         prefecture=_required(store.prefecture(dep_code), dep_code),
         region_prefecture=_required(store.prefecture(region.prefecture_dep), region.code),
     )
@@ -125,10 +131,19 @@ def region_card(region_code: str, store: Store | None = None) -> RegionCard:
     )
 
 
-def _required(row, code: str):  # noqa: ANN001, ANN202 - any store row
+RowT = TypeVar("RowT")
+
+
+def _required(row: RowT | None, code: str) -> RowT:
     if row is None:
         raise LookupError(f"incomplete store: nothing for {code!r} (run `bot db build --force`)")
     return row
+
+
+def _required_pair(services: list[ServiceRow], code: str) -> tuple[ServiceRow, ServiceRow]:
+    if len(services) != 2:
+        raise LookupError(f"incomplete store: services of {code!r} (run `bot db build --force`)")
+    return services[0], services[1]
 
 
 def format_contact_card(card: ContactCard) -> str:
@@ -247,11 +262,14 @@ def format_spie_status(dep_code: str, store: Store | None = None) -> str:
 def _services_of(dep_code: str, store: Store) -> str:
     """« de la DDETSPP du Lot-et-Garonne ou de la DREETS Nouvelle-Aquitaine »: the services of the
     département's card (the data decide the names: DDETSPP, UD of the DRIEETS, DEETS…; all are
-    directions, hence « la »)."""
-    card = contact_card(dep_code, store)
-    if card.single_service:
-        return f"de la {card.departement_service.name}"
-    return f"de la {card.departement_service.name} ou de la {card.region_service.name}"
+    directions, hence « la »). Names are reference data: nothing is read from the database."""
+    departement = _required(store.departement(dep_code), dep_code)
+    services = store.reference().services
+    own = _required(services.get(("departement", dep_code)), dep_code)
+    if own.kind in SINGLE_SERVICE_KINDS:
+        return f"de la {own.name}"
+    region = _required(services.get(("region", departement.region_code)), dep_code)
+    return f"de la {own.name} ou de la {region.name}"
 
 
 def _territory_words(row: SpieTerritoryRow, departement: DepartementRow) -> str:

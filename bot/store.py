@@ -17,15 +17,16 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import functools
 import hashlib
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -51,6 +52,7 @@ DATA_FILES = (
 )
 
 Scope = Literal["departement", "region"]
+RowT = TypeVar("RowT")
 CONTACT_FIELDS = ("address", "phone", "email", "website")
 
 
@@ -63,102 +65,169 @@ class StoreUnavailable(RuntimeError):
 _UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, ProgrammingError, NoSuchTableError)
 
 
-# --- tables -----------------------------------------------------------------------------------
+# --- rows and their tables ---------------------------------------------------------------------
+# Each table is written once: the row dataclass, whose fields carry their column (`column(...)`).
+# Fields without a column are derived when read (a préfecture's département name, a service's
+# staff-imported values). Tuples are stored as space-separated codes (`joined=True`).
+
+COLUMN = "column"
+
+
+def column(
+    sql_type: sa.types.TypeEngine,
+    *,
+    key: bool = False,
+    nullable: bool = False,
+    index: bool = False,
+    joined: bool = False,
+) -> Any:
+    spec = {
+        "sql_type": sql_type,
+        "key": key,
+        "nullable": nullable,
+        "index": index,
+        "joined": joined,
+    }
+    return dataclasses.field(metadata={COLUMN: spec})
+
+
+def table_of(name: str, row_type: type, *extra: sa.Column) -> sa.Table:
+    """The table of a row dataclass: one column per field declared with `column()`."""
+    columns = [
+        sa.Column(
+            f.name,
+            spec["sql_type"],
+            primary_key=spec["key"],
+            nullable=spec["nullable"],
+            index=spec["index"],
+            autoincrement=False,
+        )
+        for f in _column_fields(row_type)
+        for spec in [f.metadata[COLUMN]]
+    ]
+    return sa.Table(name, metadata, *extra, *columns)
+
+
+def _column_fields(row_type: type) -> list[dataclasses.Field[Any]]:
+    return [f for f in dataclasses.fields(row_type) if COLUMN in f.metadata]
+
 
 metadata = sa.MetaData()
 
-regions_table = sa.Table(
-    "spie_regions",
-    metadata,
-    sa.Column("code", sa.String(3), primary_key=True),
-    sa.Column("name", sa.String(80), nullable=False),
-    sa.Column("tncc", sa.String(1), nullable=False),
-    sa.Column("chef_lieu", sa.String(5), nullable=False),
-    sa.Column("prefecture_dep", sa.String(3), nullable=False),
-)
-departements_table = sa.Table(
-    "spie_departements",
-    metadata,
-    sa.Column("code", sa.String(3), primary_key=True),
-    sa.Column("name", sa.String(80), nullable=False),
-    sa.Column("region_code", sa.String(3), nullable=False, index=True),
-    sa.Column("tncc", sa.String(1), nullable=False),
-    sa.Column("chef_lieu", sa.String(5), nullable=False),
-    sa.Column("prefecture", sa.String(100), nullable=False),
-    sa.Column("population", sa.Integer, nullable=False),
-)
+
+@dataclass(frozen=True)
+class RegionRow:
+    code: str = column(sa.String(3), key=True)
+    name: str = column(sa.String(80))
+    tncc: str = column(sa.String(1))
+    chef_lieu: str = column(sa.String(5))
+    # Département of the chef-lieu: its préfecture is the préfecture de région.
+    prefecture_dep: str = column(sa.String(3))
+
+
+@dataclass(frozen=True)
+class DepartementRow:
+    code: str = column(sa.String(3), key=True)
+    name: str = column(sa.String(80))
+    region_code: str = column(sa.String(3), index=True)
+    # INSEE article code: 0 "de Paris", 2 "du Rhône", 3 "de la Drôme", 5 "de l'Allier".
+    tncc: str = column(sa.String(1))
+    chef_lieu: str = column(sa.String(5))
+    prefecture: str = column(sa.String(100))  # name of the chef-lieu commune
+    population: int = column(sa.Integer)
+
+
 # Communes and postal codes also cover the collectivités d'outre-mer (975, 977, 978, 98x) and
 # Monaco, which are not among the 101 départements: no foreign key on `dep_code`.
-communes_table = sa.Table(
-    "spie_communes",
-    metadata,
+@dataclass(frozen=True)
+class CommuneRow:
     # A commune déléguée often keeps the code of its commune nouvelle: the key is (code, type).
-    sa.Column("code", sa.String(5), primary_key=True),
-    sa.Column("name", sa.String(100), nullable=False),
-    sa.Column("dep_code", sa.String(3), nullable=False, index=True),
-    sa.Column("region_code", sa.String(3), nullable=False),
-    sa.Column("type", sa.String(4), primary_key=True),
-    sa.Column("population", sa.Integer),
-    sa.Column("postal_codes", sa.String(200), nullable=False),
-    sa.Column("parent", sa.String(5), nullable=False),
+    code: str = column(sa.String(5), key=True)
+    name: str = column(sa.String(100))
+    dep_code: str = column(sa.String(3), index=True)
+    region_code: str = column(sa.String(3))
+    type: str = column(sa.String(4), key=True)  # COM, COMD (déléguée), COMA (associée), ARM
+    population: int | None = column(sa.Integer, nullable=True)
+    postal_codes: tuple[str, ...] = column(sa.String(200), joined=True)
+    parent: str = column(sa.String(5))
+
+
+@dataclass(frozen=True)
+class PostalCodeRow:
+    postal_code: str = column(sa.String(5), key=True)
+    insee: str = column(sa.String(5), key=True)
+    dep_code: str = column(sa.String(3))
+    name: str = column(sa.String(100))
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    scope: Scope = column(sa.String(12), key=True)
+    code: str = column(sa.String(3), key=True)
+    kind: str = column(sa.String(12))  # DDETS, DDETSPP, DRIEETS UD, DEETS, DGCOPOP, DREETS, DRIEETS
+    name: str = column(sa.String(120))
+    website: str = column(sa.String(200))
+    # How firmly the service's kind is known: verified / likely / unverified.
+    status: str = column(sa.String(12))
+    website_status: str = column(sa.String(12))  # the same, "" when there is no website
+    source: str = column(sa.String(200))
+    note: str = column(sa.String(300))
+    address: str = ""  # only values staff imported (status verified)
+    phone: str = ""
+    email: str = ""
+    contact_source: str = ""  # "import <file> <date>" of the last imported value
+
+
+@dataclass(frozen=True)
+class ServiceUpdateRow:
+    """One value staff imported over a service's base row (`bot contacts import`)."""
+
+    scope: Scope = column(sa.String(12), key=True)
+    code: str = column(sa.String(3), key=True)
+    field: str = column(sa.String(12), key=True)  # one of CONTACT_FIELDS
+    value: str = column(sa.String(300))
+    status: str = column(sa.String(12))
+    source: str = column(sa.String(200))
+    updated_at: datetime = column(sa.DateTime(timezone=True))
+
+
+@dataclass(frozen=True)
+class PrefectureRow:
+    dep_code: str = column(sa.String(3), key=True)
+    website: str = column(sa.String(200))
+    dep_name: str = ""  # read from the département
+
+
+@dataclass(frozen=True)
+class SpieTerritoryRow:
+    code: str = column(sa.String(4))
+    name: str = column(sa.String(120))
+    wave: str = column(sa.String(30))  # experimentation_2020, ami_1_avril_2021, ami_2_2021
+    status: str = column(sa.String(12))  # verified / partial
+    deps: tuple[str, ...] = column(sa.String(40), joined=True)
+    coverage: str = column(sa.String(8))  # "whole" département(s) or "part" of one
+    source: str = column(sa.String(200))
+    note: str = column(sa.String(300))
+
+
+@dataclass(frozen=True)
+class MetaRow:
+    key: str = column(sa.String(40), key=True)
+    value: str = column(sa.String(200))
+
+
+regions_table = table_of("spie_regions", RegionRow)
+departements_table = table_of("spie_departements", DepartementRow)
+communes_table = table_of("spie_communes", CommuneRow)
+postal_codes_table = table_of("spie_postal_codes", PostalCodeRow)
+services_table = table_of("spie_services", ServiceRow)
+service_updates_table = table_of("spie_service_updates", ServiceUpdateRow)
+prefectures_table = table_of("spie_prefectures", PrefectureRow)
+# The territories keep the order of their file: a surrogate key.
+territories_table = table_of(
+    "spie_territories", SpieTerritoryRow, sa.Column("id", sa.Integer, primary_key=True)
 )
-postal_codes_table = sa.Table(
-    "spie_postal_codes",
-    metadata,
-    sa.Column("postal_code", sa.String(5), primary_key=True),
-    sa.Column("insee", sa.String(5), primary_key=True),
-    sa.Column("dep_code", sa.String(3), nullable=False),
-    sa.Column("name", sa.String(100), nullable=False),
-)
-services_table = sa.Table(
-    "spie_services",
-    metadata,
-    sa.Column("scope", sa.String(12), primary_key=True),
-    sa.Column("code", sa.String(3), primary_key=True),
-    sa.Column("kind", sa.String(12), nullable=False),
-    sa.Column("name", sa.String(120), nullable=False),
-    sa.Column("website", sa.String(200), nullable=False),
-    sa.Column("status", sa.String(12), nullable=False),
-    sa.Column("website_status", sa.String(12), nullable=False),
-    sa.Column("source", sa.String(200), nullable=False),
-    sa.Column("note", sa.String(300), nullable=False),
-)
-service_updates_table = sa.Table(
-    "spie_service_updates",
-    metadata,
-    sa.Column("scope", sa.String(12), primary_key=True),
-    sa.Column("code", sa.String(3), primary_key=True),
-    sa.Column("field", sa.String(12), primary_key=True),
-    sa.Column("value", sa.String(300), nullable=False),
-    sa.Column("status", sa.String(12), nullable=False),
-    sa.Column("source", sa.String(200), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-)
-prefectures_table = sa.Table(
-    "spie_prefectures",
-    metadata,
-    sa.Column("dep_code", sa.String(3), primary_key=True),
-    sa.Column("website", sa.String(200), nullable=False),
-)
-territories_table = sa.Table(
-    "spie_territories",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("code", sa.String(4), nullable=False),
-    sa.Column("name", sa.String(120), nullable=False),
-    sa.Column("wave", sa.String(30), nullable=False),
-    sa.Column("status", sa.String(12), nullable=False),
-    sa.Column("deps", sa.String(40), nullable=False),
-    sa.Column("coverage", sa.String(8), nullable=False),
-    sa.Column("source", sa.String(200), nullable=False),
-    sa.Column("note", sa.String(300), nullable=False),
-)
-meta_table = sa.Table(
-    "spie_meta",
-    metadata,
-    sa.Column("key", sa.String(40), primary_key=True),
-    sa.Column("value", sa.String(200), nullable=False),
-)
+meta_table = table_of("spie_meta", MetaRow)
 # Rebuilt from the data files; `spie_service_updates` is deliberately not in this list.
 REFERENCE_TABLES = (
     regions_table,
@@ -172,83 +241,31 @@ REFERENCE_TABLES = (
 )
 
 
-# --- rows -------------------------------------------------------------------------------------
+def row_from(row_type: type[RowT], values: Sequence[Any]) -> RowT:
+    """A row dataclass from the values of its columns, in field order (joined tuples split)."""
+    return _row_builder(row_type)(values)
 
 
-@dataclass(frozen=True)
-class RegionRow:
-    code: str
-    name: str
-    tncc: str
-    chef_lieu: str
-    prefecture_dep: str  # département of the chef-lieu: its préfecture is the préfecture de région
+@functools.cache
+def _row_builder(row_type: type[RowT]) -> Callable[[Sequence[Any]], RowT]:
+    # Positional construction, and no per-value test for the tables without joined columns:
+    # ~75,000 rows are read for the resolver.
+    joined = [i for i, f in enumerate(_column_fields(row_type)) if f.metadata[COLUMN]["joined"]]
+    if not joined:
+        return lambda values: row_type(*values)
+
+    def build(values: Sequence[Any]) -> RowT:
+        converted = list(values)
+        for i in joined:
+            converted[i] = tuple(str(converted[i]).split())
+        return row_type(*converted)
+
+    return build
 
 
-@dataclass(frozen=True)
-class DepartementRow:
-    code: str
-    name: str
-    region_code: str
-    tncc: str  # INSEE article code: 0 "de Paris", 2 "du Rhône", 3 "de la Drôme", 5 "de l'Allier"
-    chef_lieu: str
-    prefecture: str  # name of the chef-lieu commune
-    population: int
-
-
-@dataclass(frozen=True)
-class CommuneRow:
-    code: str
-    name: str
-    dep_code: str
-    region_code: str
-    type: str  # COM, COMD (déléguée), COMA (associée), ARM (arrondissement municipal)
-    population: int | None
-    postal_codes: tuple[str, ...]
-    parent: str
-
-
-@dataclass(frozen=True)
-class PostalCodeRow:
-    postal_code: str
-    insee: str
-    dep_code: str
-    name: str
-
-
-@dataclass(frozen=True)
-class ServiceRow:
-    scope: Scope
-    code: str
-    kind: str  # DDETS, DDETSPP, DRIEETS UD, DEETS, DGCOPOP, DREETS, DRIEETS
-    name: str
-    website: str
-    status: str  # how firmly the service's kind is known: verified / likely / unverified
-    website_status: str  # verified / likely / unverified, "" when there is no website
-    source: str
-    note: str
-    address: str = ""  # only values staff imported (status verified)
-    phone: str = ""
-    email: str = ""
-    contact_source: str = ""  # "import <file> <date>" of the last imported value
-
-
-@dataclass(frozen=True)
-class PrefectureRow:
-    dep_code: str
-    dep_name: str
-    website: str
-
-
-@dataclass(frozen=True)
-class SpieTerritoryRow:
-    code: str
-    name: str
-    wave: str  # experimentation_2020, ami_1_avril_2021, ami_2_2021
-    status: str  # verified / partial
-    deps: tuple[str, ...]
-    coverage: str  # "whole" département(s) or "part" of one
-    source: str
-    note: str
+def _select_rows(table: sa.Table, row_type: type) -> sa.sql.Select:
+    """SELECT the columns of the row dataclass, in its field order."""
+    return sa.select(*(table.c[f.name] for f in _column_fields(row_type)))
 
 
 @dataclass(frozen=True)
@@ -259,6 +276,18 @@ class PlaceData:
     departements: tuple[DepartementRow, ...]
     communes: tuple[CommuneRow, ...]
     postal_codes: tuple[PostalCodeRow, ...]
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    """The small reference tables, read once per database and kept in memory: only the values
+    staff import (`spie_service_updates`) are read when a card is made."""
+
+    regions: dict[str, RegionRow]
+    departements: dict[str, DepartementRow]
+    services: dict[tuple[str, str], ServiceRow]  # base rows, without staff values
+    prefectures: dict[str, PrefectureRow]
+    territories: tuple[SpieTerritoryRow, ...]
 
 
 @dataclass(frozen=True)
@@ -275,6 +304,8 @@ class ContactUpdate:
 
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
+_reference_cache: dict[str, ReferenceData] = {}
+_reference_lock = threading.Lock()
 
 
 def engine_for(url: str | None = None) -> Engine:
@@ -351,99 +382,108 @@ class Store:
             query = sa.select(meta_table.c.value).where(meta_table.c.key == "data_version")
             return connection.execute(query).scalar_one_or_none()
 
-    # places
+    # reference data (in memory after the first read)
+
+    def reference(self) -> ReferenceData:
+        """The reference tables of this database, read once (`build_database` refreshes them)."""
+        with _reference_lock:
+            data = _reference_cache.get(self.url)
+            if data is None:
+                data = _reference_cache[self.url] = self._read_reference()
+            return data
+
+    def _read_reference(self) -> ReferenceData:
+        with self._connect() as connection:
+
+            def rows(table: sa.Table, row_type: type[RowT]) -> list[RowT]:
+                query = _select_rows(table, row_type)
+                return [row_from(row_type, row) for row in connection.execute(query)]
+
+            regions = rows(regions_table, RegionRow)
+            departements = rows(departements_table, DepartementRow)
+            services = rows(services_table, ServiceRow)
+            prefectures = rows(prefectures_table, PrefectureRow)
+            order = _select_rows(territories_table, SpieTerritoryRow).order_by(
+                territories_table.c.id
+            )
+            territories = [row_from(SpieTerritoryRow, row) for row in connection.execute(order)]
+        names = {row.code: row.name for row in departements}
+        return ReferenceData(
+            regions={row.code: row for row in sorted(regions, key=lambda r: r.code)},
+            departements={row.code: row for row in sorted(departements, key=lambda r: r.code)},
+            services={(row.scope, row.code): row for row in services},
+            prefectures={
+                row.dep_code: dataclasses.replace(row, dep_name=names.get(row.dep_code, ""))
+                for row in prefectures
+            },
+            territories=tuple(territories),
+        )
 
     def regions(self) -> list[RegionRow]:
-        with self._connect() as connection:
-            rows = connection.execute(sa.select(regions_table).order_by(regions_table.c.code))
-            return [RegionRow(**row._mapping) for row in rows]
+        return list(self.reference().regions.values())
 
     def region(self, code: str) -> RegionRow | None:
-        query = sa.select(regions_table).where(regions_table.c.code == code)
-        with self._connect() as connection:
-            row = connection.execute(query).first()
-        return RegionRow(**row._mapping) if row else None
+        return self.reference().regions.get(code)
 
     def departements(self, region_code: str | None = None) -> list[DepartementRow]:
-        query = sa.select(departements_table).order_by(departements_table.c.code)
-        if region_code is not None:
-            query = query.where(departements_table.c.region_code == region_code)
-        with self._connect() as connection:
-            return [DepartementRow(**row._mapping) for row in connection.execute(query)]
+        rows = self.reference().departements.values()
+        return [row for row in rows if region_code is None or row.region_code == region_code]
 
     def departement(self, code: str) -> DepartementRow | None:
-        query = sa.select(departements_table).where(departements_table.c.code == code)
-        with self._connect() as connection:
-            row = connection.execute(query).first()
-        return DepartementRow(**row._mapping) if row else None
-
-    def place_data(self) -> PlaceData:
-        with self._connect() as connection:
-            regions = connection.execute(_select_fields(regions_table, RegionRow)).all()
-            departements = connection.execute(
-                _select_fields(departements_table, DepartementRow)
-            ).all()
-            communes = connection.execute(_select_fields(communes_table, CommuneRow)).all()
-            postal_codes = connection.execute(
-                _select_fields(postal_codes_table, PostalCodeRow)
-            ).all()
-        # Positional construction: ~75,000 rows, twice as fast as keyword arguments.
-        return PlaceData(
-            regions=tuple(RegionRow(*row) for row in regions),
-            departements=tuple(DepartementRow(*row) for row in departements),
-            communes=tuple(CommuneRow(*row[:6], tuple(row[6].split()), row[7]) for row in communes),
-            postal_codes=tuple(PostalCodeRow(*row) for row in postal_codes),
-        )
-
-    # services and préfectures
-
-    def service(self, scope: Scope, code: str) -> ServiceRow | None:
-        base = sa.select(services_table).where(
-            services_table.c.scope == scope, services_table.c.code == code
-        )
-        updates = sa.select(service_updates_table).where(
-            service_updates_table.c.scope == scope, service_updates_table.c.code == code
-        )
-        with self._connect() as connection:
-            row = connection.execute(base).first()
-            update_rows = connection.execute(updates).all()
-        return _merged_service(row._mapping, update_rows) if row else None
-
-    def services(self) -> list[ServiceRow]:
-        base = sa.select(services_table).order_by(services_table.c.scope, services_table.c.code)
-        with self._connect() as connection:
-            rows = connection.execute(base).all()
-            update_rows = connection.execute(sa.select(service_updates_table)).all()
-        by_service: dict[tuple[str, str], list[sa.engine.Row]] = {}
-        for update in update_rows:
-            by_service.setdefault((update.scope, update.code), []).append(update)
-        return [
-            _merged_service(row._mapping, by_service.get((row.scope, row.code), [])) for row in rows
-        ]
+        return self.reference().departements.get(code)
 
     def prefecture(self, dep_code: str) -> PrefectureRow | None:
-        query = (
-            sa.select(
-                prefectures_table.c.dep_code, departements_table.c.name, prefectures_table.c.website
-            )
-            .join(departements_table, departements_table.c.code == prefectures_table.c.dep_code)
-            .where(prefectures_table.c.dep_code == dep_code)
-        )
-        with self._connect() as connection:
-            row = connection.execute(query).first()
-        return PrefectureRow(*row) if row else None
-
-    def region_prefecture(self, region_code: str) -> PrefectureRow | None:
-        """The préfecture de région: the préfecture of the département holding the chef-lieu."""
-        region = self.region(region_code)
-        return self.prefecture(region.prefecture_dep) if region else None
+        return self.reference().prefectures.get(dep_code)
 
     def spie_territories(self, dep_code: str | None = None) -> list[SpieTerritoryRow]:
-        query = sa.select(territories_table).order_by(territories_table.c.id)
-        with self._connect() as connection:
-            rows = [_territory_row(row._mapping) for row in connection.execute(query)]
         # A territory may span several départements (space-separated codes): filter here.
+        rows = self.reference().territories
         return [row for row in rows if dep_code is None or dep_code in row.deps]
+
+    def place_data(self) -> PlaceData:
+        """Every place, for the resolver (which is built once: not kept here)."""
+        with self._connect() as connection:
+
+            def rows(table: sa.Table, row_type: type[RowT]) -> tuple[RowT, ...]:
+                query = _select_rows(table, row_type)
+                return tuple(row_from(row_type, row) for row in connection.execute(query))
+
+            return PlaceData(
+                regions=rows(regions_table, RegionRow),
+                departements=rows(departements_table, DepartementRow),
+                communes=rows(communes_table, CommuneRow),
+                postal_codes=rows(postal_codes_table, PostalCodeRow),
+            )
+
+    # services: base rows from memory, staff values read (one query)
+
+    def service(self, scope: Scope, code: str) -> ServiceRow | None:
+        (row,) = self.services([(scope, code)]) or [None]
+        return row
+
+    def services(self, keys: Sequence[tuple[Scope, str]] | None = None) -> list[ServiceRow]:
+        """The services of `keys` (all of them by default, by scope and code) with the values
+        staff imported merged in; unknown keys are left out. One read of the database."""
+        base = self.reference().services
+        wanted = sorted(base) if keys is None else [key for key in keys if key in base]
+        updates = self._service_updates(None if keys is None else wanted)
+        return [_merged_service(base[key], updates.get(key, [])) for key in wanted]
+
+    def _service_updates(
+        self, keys: Sequence[tuple[str, str]] | None
+    ) -> dict[tuple[str, str], list[ServiceUpdateRow]]:
+        table = service_updates_table
+        query = _select_rows(table, ServiceUpdateRow)
+        if keys is not None:
+            if not keys:
+                return {}
+            query = query.where(sa.tuple_(table.c.scope, table.c.code).in_(keys))
+        with self._connect() as connection:
+            found = [row_from(ServiceUpdateRow, row) for row in connection.execute(query)]
+        by_service: dict[tuple[str, str], list[ServiceUpdateRow]] = {}
+        for update in found:
+            by_service.setdefault((update.scope, update.code), []).append(update)
+        return by_service
 
     # staff updates
 
@@ -502,8 +542,8 @@ def _is_verified_base(connection: Connection, update: ContactUpdate) -> bool:
     return bool(row) and row.website == update.value and row.website_status == "verified"
 
 
-def _merged_service(base: sa.engine.RowMapping, updates: Sequence[sa.engine.Row]) -> ServiceRow:
-    values = dict(base)
+def _merged_service(base: ServiceRow, updates: Sequence[ServiceUpdateRow]) -> ServiceRow:
+    values: dict[str, str] = {}
     latest: tuple[datetime, str] | None = None
     for update in updates:
         values[update.field] = update.value
@@ -511,24 +551,12 @@ def _merged_service(base: sa.engine.RowMapping, updates: Sequence[sa.engine.Row]
             values["website_status"] = update.status
         stamp = (_aware(update.updated_at), update.source)
         latest = stamp if latest is None or stamp > latest else latest
-    values["contact_source"] = latest[1] if latest else ""
-    return ServiceRow(**values)
+    return dataclasses.replace(base, **values, contact_source=latest[1] if latest else "")
 
 
 def _aware(moment: datetime) -> datetime:
     # SQLite returns naive datetimes even for timezone=True columns.
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def _select_fields(table: sa.Table, row_type: type) -> sa.sql.Select:
-    """SELECT the columns named like the dataclass fields, in the dataclass order."""
-    return sa.select(*(table.c[field.name] for field in dataclasses.fields(row_type)))
-
-
-def _territory_row(values: sa.engine.RowMapping) -> SpieTerritoryRow:
-    fields = {key: value for key, value in values.items() if key != "id"}
-    fields["deps"] = tuple(fields["deps"].split())
-    return SpieTerritoryRow(**fields)
 
 
 # --- building ---------------------------------------------------------------------------------
@@ -554,6 +582,8 @@ def build_database(url: str | None = None, *, force: bool = False) -> bool:
         metadata.create_all(connection)  # also creates spie_service_updates the first time
         _load_reference_data(connection)
         connection.execute(sa.insert(meta_table).values(key="data_version", value=version))
+    with _reference_lock:
+        _reference_cache.pop(store.url, None)
     log.info("store %s built (data %s)", safe_url(store.url), version)
     return True
 

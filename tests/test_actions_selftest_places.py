@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import time
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ from actions.places import ActionContact, ActionTerritoryStatus
 from bot import DATA_DIR, PROJECT_DIR
 from bot.eligibility import load_rules
 from bot.knowledge import french_date, load_call
+from bot.place_answers import PlaceReply
 
 pytest_plugins = ["tests.conftest_db"]
 
@@ -212,3 +214,34 @@ def test_each_answer_slot_is_filled_from_text_only_while_its_question_is_asked(
     for slot, (mapping,) in mappings.items():
         assert mapping["type"] == "from_text"
         assert mapping["conditions"] == [{"active_loop": FORM, "requested_slot": slot}]
+
+
+def test_the_database_is_read_off_the_event_loop(monkeypatch: pytest.MonkeyPatch):
+    """A slow database (here a look-up that takes 0.5 s) must not freeze the action server: other
+    conversations' coroutines keep running meanwhile."""
+    import actions.places
+
+    def slow_contact_reply(*_: Any, **__: Any) -> PlaceReply:
+        time.sleep(0.5)
+        return PlaceReply("Allier (03) : …", code="03")
+
+    monkeypatch.setattr(actions.places, "contact_reply", slow_contact_reply)
+
+    async def ticks_during_the_action() -> int:
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        task = asyncio.create_task(ticker())
+        await ActionContact().run(
+            CollectingDispatcher(), tracker("Allier", "ask_contact", ALLIER), {}
+        )
+        task.cancel()
+        return ticks
+
+    # Blocking, the ticker could not run at all while the look-up sleeps.
+    assert asyncio.run(ticks_during_the_action()) >= 3

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from bot.cli import main as cli_main
 from bot.contacts import (
@@ -340,3 +341,21 @@ def test_every_place_reply_names_only_the_services_of_its_territory(store: Store
         card = region_card(region.code, store)
         named = set(SERVICE_KINDS.findall(format_region_card(card)))
         assert named <= set(SERVICE_KINDS.findall(card.service.name)), (region.code, named)
+
+
+def test_a_contact_card_with_the_spie_status_is_one_read_of_the_database(store: Store) -> None:
+    """Reference rows are read once and kept in memory; only staff-imported values are read."""
+    store.reference()
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        card = format_contact_card(contact_card("03", store))
+        status = format_spie_status("03", store)
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", record)
+    assert "Allier" in card and "Allier (03)" in status
+    assert len(statements) == 1 and "spie_service_updates" in statements[0]

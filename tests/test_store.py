@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from bot import PROJECT_DIR
 from bot.cli import main as cli_main
+from bot.contacts import region_card
 from bot.resolver import PlaceResolver
 from bot.store import (
     ContactUpdate,
@@ -79,9 +80,11 @@ def test_place_queries(store: Store) -> None:
 
 def test_prefectures_and_region_prefecture(store: Store) -> None:
     assert store.prefecture("03").website == "https://www.allier.gouv.fr"
-    assert store.region_prefecture("84").dep_code == "69"  # chef-lieu Lyon
-    assert store.region_prefecture("11").website.endswith("/ile-de-france")
-    assert store.region_prefecture("94").dep_code == "2A"  # chef-lieu Ajaccio
+    assert store.prefecture("03").dep_name == "Allier"
+    # The préfecture de région is the préfecture of the département of the chef-lieu.
+    assert region_card("84", store).region_prefecture.dep_code == "69"  # chef-lieu Lyon
+    assert region_card("11", store).region_prefecture.website.endswith("/ile-de-france")
+    assert region_card("94", store).region_prefecture.dep_code == "2A"  # chef-lieu Ajaccio
 
 
 def test_services_by_kind(store: Store) -> None:
