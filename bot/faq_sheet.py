@@ -4,6 +4,7 @@ Reads the standard Rasa files (`domain.yml`, `data/nlu/*.yml`, `data/rules.yml`,
 `data/stories.yml`) with PyYAML only: no rasa import. A response variation may carry
 `metadata: {source: "...", title: "..."}`; custom actions are sampled through
 `bot.answers.SAMPLES` (action name → function returning (context, answer text)).
+The pages are written by the templates `bot/templates/faq_sheet.html` and `faq_sheet.md`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Rasa 3.6 `SQLTrackerStore` keeps one row per event in table `events`
 (id, sender_id, type_name, timestamp, intent_name, action_name, data = the event's JSON).
-The report is one self-contained HTML file: inline PNG plots (matplotlib, Agg) plus data tables.
+The report is one self-contained HTML file: inline PNG plots (matplotlib, Agg) plus data tables,
+written by the template `bot/templates/report.html` (see `bot.templating`).
 """
 
 from __future__ import annotations
