@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import html
 import re
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -44,10 +44,6 @@ def fr_datetime(moment: datetime) -> str:
     return moment.strftime("%d/%m/%Y à %H:%M")
 
 
-def fr_date(day: date) -> str:
-    return day.strftime("%d/%m/%Y")
-
-
 def is_web_url(value: object) -> bool:
     """Only http(s) sources become links (never `javascript:` or a file path)."""
     return isinstance(value, str) and value.startswith(("https://", "http://"))
@@ -69,9 +65,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(
-        md_escape=md_escape, md_fence=md_fence, fr_datetime=fr_datetime, fr_date=fr_date
-    )
+    env.filters.update(md_escape=md_escape, md_fence=md_fence, fr_datetime=fr_datetime)
     env.tests.update(web_url=is_web_url, md_autolink=is_md_autolink)
     return env
 
