@@ -4,12 +4,12 @@ Reads the standard Rasa files (`domain.yml`, `data/nlu/*.yml`, `data/rules.yml`,
 `data/stories.yml`) with PyYAML only: no rasa import. A response variation may carry
 `metadata: {source: "...", title: "..."}`; custom actions are sampled through
 `bot.answers.SAMPLES` (action name → function returning (context, answer text)).
+The pages are written by the templates `bot/templates/faq_sheet.html` and `faq_sheet.md`.
 """
 
 from __future__ import annotations
 
 import argparse
-import html
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -22,6 +22,7 @@ import yaml
 
 from bot import PROJECT_DIR
 from bot.knowledge import fill_facts
+from bot.templating import render
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,6 @@ BUILTIN_ACTIONS = {
 }
 UNKNOWN = "?"  # loop state of a story step: not known
 _ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
 _QUESTION_START = re.compile(
     r"^(qui|que|quel|quelle|quels|quelles|quand|comment|où|ou|pourquoi|combien|est-ce)\b"
     r"|-(je|tu|il|elle|on|nous|vous|ils|elles)\b",
@@ -393,137 +393,29 @@ def anchor(intent: str) -> str:
     return "q-" + re.sub(r"[^A-Za-z0-9_-]", "-", intent)
 
 
-def _source_html(source: str | None) -> str:
-    if not source:
-        return f"<em>{NO_SOURCE}</em>"
-    text = html.escape(source)
-    if source.startswith(("https://", "http://")):
-        return f'<a href="{text}">{text}</a>'
-    return text
+SOURCE = "fichiers du projet Rasa (domain.yml, data/nlu, data/rules.yml, data/stories.yml)"
+COMMAND = "bot faq-sheet"
 
 
-def _answer_html(answer: Answer) -> str:
-    parts = ['<div class="answer">']
-    if answer.note:
-        parts.append(f'<p class="note">{html.escape(answer.note)}</p>')
-    parts.append(f'<blockquote class="text">{html.escape(answer.text)}</blockquote>')
-    if answer.buttons:
-        items = "".join(f"<li>{html.escape(b)}</li>" for b in answer.buttons)
-        parts.append(f'<p>Boutons proposés :</p><ul class="buttons">{items}</ul>')
-    parts.append(f'<p class="source">Source : {_source_html(answer.source)}</p></div>')
-    return "".join(parts)
-
-
-def _entry_html(entry: Entry) -> str:
-    examples = "".join(f"<li>{html.escape(e)}</li>" for e in entry.examples)
-    examples_html = (
-        f'<ul class="examples">{examples}</ul>' if examples else "<p><em>aucun exemple</em></p>"
+def _render(template: str, entries: list[Entry], generated: datetime | None) -> str:
+    return render(
+        template,
+        title="Questions connues de l'assistant SPIE",
+        source=SOURCE,
+        command=COMMAND,
+        generated=generated or datetime.now(),
+        entries=entries,
+        anchor=anchor,
+        no_source=NO_SOURCE,
     )
-    by = ", ".join(f"<code>{html.escape(a)}</code>" for a in entry.answered_by) or "—"
-    return (
-        f'<section id="{anchor(entry.intent)}" aria-labelledby="{anchor(entry.intent)}-h">'
-        f'<h2 id="{anchor(entry.intent)}-h">{html.escape(entry.title)}</h2>'
-        f'<p class="meta">Intention : <code>{html.escape(entry.intent)}</code> · '
-        f"répondue par : {by}</p>"
-        f"<h3>Réponse{'s' if len(entry.answers) > 1 else ''}</h3>"
-        + "".join(_answer_html(a) for a in entry.answers)
-        + f"<h3>Formulations d'exemple ({len(entry.examples)})</h3>{examples_html}</section>"
-    )
-
-
-_CSS = """
-body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
-color:#1e1e1e;line-height:1.5}
-h1{font-size:1.8rem}h2{font-size:1.35rem;border-top:1px solid #ccc;padding-top:1rem}
-h3{font-size:1.05rem;margin-bottom:.3rem}.meta,.note,.source{color:#444;font-size:.92rem}
-blockquote.text{white-space:pre-wrap;margin:.3rem 0;padding:.6rem .9rem;background:#f3f5f8;
-border-left:4px solid #000091}
-.answer{margin-bottom:1rem}ul.examples{columns:2 20rem;font-size:.95rem}
-a{color:#000091}code{font-size:.9em}
-"""
 
 
 def render_html(entries: list[Entry], generated: datetime | None = None) -> str:
-    generated = generated or datetime.now()
-    toc = "".join(
-        f'<li><a href="#{anchor(e.intent)}">{html.escape(e.title)}</a> '
-        f"<code>{html.escape(e.intent)}</code></li>"
-        for e in entries
-    )
-    body = "".join(_entry_html(e) for e in entries)
-    return (
-        '<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<title>Questions connues de l'assistant SPIE</title>"
-        f"<style>{_CSS}</style></head><body><main>"
-        "<h1>Questions connues de l'assistant SPIE</h1>"
-        f"<p>{len(entries)} questions — fiche générée le "
-        f"{html.escape(generated.strftime('%d/%m/%Y à %H:%M'))}.</p>"
-        f'<nav aria-labelledby="toc-h"><h2 id="toc-h">Sommaire</h2><ol>{toc}</ol></nav>'
-        f"{body}</main></body></html>\n"
-    )
-
-
-def md_escape(text: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False)).replace("\n", " ")
-
-
-def _md_block(text: str) -> list[str]:
-    """A fenced block longer than any run of tildes inside: the text stays exactly as sent."""
-    longest = max((len(run) for run in re.findall(r"~+", text)), default=0)
-    fence = "~" * max(3, longest + 1)
-    return [fence + "text", text, fence]
-
-
-def _source_markdown(source: str | None) -> str:
-    if not source:
-        return f"*{NO_SOURCE}*"
-    if source.startswith(("https://", "http://")) and not re.search(r"[\s<>]", source):
-        return f"<{source}>"
-    return md_escape(source)
-
-
-def _entry_markdown(entry: Entry) -> list[str]:
-    by = ", ".join(f"`{a}`" for a in entry.answered_by) or "—"
-    lines = [
-        f'<a id="{anchor(entry.intent)}"></a>',
-        "",
-        f"## {md_escape(entry.title)}",
-        "",
-        f"Intention : `{entry.intent}` · répondue par : {by}",
-        "",
-        f"### Réponse{'s' if len(entry.answers) > 1 else ''}",
-        "",
-    ]
-    for answer in entry.answers:
-        if answer.note:
-            lines += [f"*{md_escape(answer.note)}*", ""]
-        lines += [*_md_block(answer.text), ""]
-        if answer.buttons:
-            lines += ["Boutons proposés :", "", *[f"- {md_escape(b)}" for b in answer.buttons], ""]
-        lines += [f"Source : {_source_markdown(answer.source)}", ""]
-    examples = [f"- {md_escape(e)}" for e in entry.examples] or ["*aucun exemple*"]
-    return [*lines, f"### Formulations d'exemple ({len(entry.examples)})", "", *examples, ""]
+    return _render("faq_sheet.html", entries, generated)
 
 
 def render_markdown(entries: list[Entry], generated: datetime | None = None) -> str:
-    generated = generated or datetime.now()
-    lines = [
-        "# Questions connues de l'assistant SPIE",
-        "",
-        f"{len(entries)} questions — fiche générée le {generated.strftime('%d/%m/%Y à %H:%M')}.",
-        "",
-        "## Sommaire",
-        "",
-        *[
-            f"{i}. [{md_escape(e.title)}](#{anchor(e.intent)}) `{e.intent}`"
-            for i, e in enumerate(entries, 1)
-        ],
-        "",
-    ]
-    for entry in entries:
-        lines += _entry_markdown(entry)
-    return "\n".join(lines).rstrip() + "\n"
+    return _render("faq_sheet.md", entries, generated)
 
 
 def write_sheet(

@@ -2,14 +2,14 @@
 
 Rasa 3.6 `SQLTrackerStore` keeps one row per event in table `events`
 (id, sender_id, type_name, timestamp, intent_name, action_name, data = the event's JSON).
-The report is one self-contained HTML file: inline PNG plots (matplotlib, Agg) plus data tables.
+The report is one self-contained HTML file: inline PNG plots (matplotlib, Agg) plus data tables,
+written by the template `bot/templates/report.html` (see `bot.templating`).
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
-import html
 import io
 import json
 import logging
@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot import PROJECT_DIR, config
+from bot.templating import render
 
 log = logging.getLogger(__name__)
 
@@ -337,29 +338,28 @@ def percent(rate: float) -> str:
     return f"{rate * 100:.1f}".replace(".", ",") + " %"
 
 
-def _img(png: str, alt: str) -> str:
-    return f'<img src="data:image/png;base64,{png}" alt="{html.escape(alt)}">'
+@dataclass(frozen=True)
+class Chart:
+    png: str  # base64
+    alt: str  # what the chart shows, for screen readers
 
 
-def _table(caption: str, headers: list[str], rows: Iterable[Iterable[object]]) -> str:
-    head = "".join(f'<th scope="col">{html.escape(h)}</th>' for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>"
-        for row in rows
-    )
-    return (
-        f"<table><caption>{html.escape(caption)}</caption>"
-        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-    )
+@dataclass(frozen=True)
+class CountsSection:
+    title: str
+    anchor: str
+    column: str
+    rows: list[tuple[str, int]]  # (label, count), most frequent first; empty: no data
+    chart: Chart | None
 
 
-def _section(title: str, anchor: str, content: str) -> str:
-    return f'<section aria-labelledby="{anchor}"><h2 id="{anchor}">{title}</h2>{content}</section>'
+SOURCE = "conversations enregistrées par l'assistant (tracker store de Rasa, table events)"
+COMMAND = "bot report"
 
 
-def _summary_html(data: ReportData) -> str:
+def _summary_rows(data: ReportData) -> list[tuple[str, object]]:
     period = f"depuis le {data.since:%d/%m/%Y %H:%M}" if data.since else "toute la durée du store"
-    rows = [
+    return [
         ("Période", period),
         ("Conversations", data.conversations),
         ("Messages reçus", data.user_messages),
@@ -367,35 +367,36 @@ def _summary_html(data: ReportData) -> str:
         ("Messages non compris", data.fallback_count),
         ("Taux de messages non compris", percent(data.fallback_rate)),
     ]
-    return _section("Synthèse", "synthese", _table("Chiffres clés", ["Mesure", "Valeur"], rows))
 
 
-def _per_day_html(data: ReportData) -> str:
+def _per_day_chart(data: ReportData) -> Chart:
     busiest = max(data.per_day, key=lambda s: s.user_messages)
     alt = (
         f"Courbes des messages reçus et des conversations par jour, du "
         f"{data.per_day[0].day:%d/%m/%Y} au {data.per_day[-1].day:%d/%m/%Y} ; "
         f"maximum {busiest.user_messages} messages le {busiest.day:%d/%m/%Y}."
     )
-    rows = [
+    return Chart(plot_per_day(data.per_day), alt)
+
+
+def _per_day_rows(data: ReportData) -> list[tuple[str, int, int, int]]:
+    return [
         (s.day.strftime("%d/%m/%Y"), s.conversations, s.user_messages, s.bot_messages)
         for s in data.per_day
     ]
-    headers = ["Jour", "Conversations", "Messages reçus", "Réponses envoyées"]
-    content = _img(plot_per_day(data.per_day), alt) + _table("Par jour", headers, rows)
-    return _section("Conversations et messages par jour", "par-jour", content)
 
 
-def _counts_html(
+def _counts(
     title: str, anchor: str, column: str, counts: dict[str, int], label: Callable[[str], str]
-) -> str:
+) -> CountsSection:
     if not counts:
-        return _section(title, anchor, "<p>Aucune donnée sur la période.</p>")
+        return CountsSection(title, anchor, column, [], None)
     named = {label(key): count for key, count in counts.items()}
     top = ", ".join(f"{name} : {count}" for name, count in list(named.items())[:5])
     alt = f"Diagramme en barres « {title} ». Les plus fréquents : {top}."
-    table = _table(title, [column, "Nombre"], named.items())
-    return _section(title, anchor, _img(plot_bars(named, title), alt) + table)
+    return CountsSection(
+        title, anchor, column, list(named.items()), Chart(plot_bars(named, title), alt)
+    )
 
 
 def topic_label(topic: str) -> str:
@@ -405,62 +406,45 @@ def topic_label(topic: str) -> str:
     return f"{TITLES[topic]} ({topic})" if topic in TITLES else topic
 
 
-def _fallback_html(data: ReportData) -> str:
-    intro = (
-        f"<p>{data.fallback_count} message(s) non compris sur {data.user_messages} "
-        f"({percent(data.fallback_rate)}). Ces textes sont les prochains exemples "
-        "d'entraînement à ajouter.</p>"
-    )
-    rows = [(m.when.strftime("%d/%m/%Y %H:%M"), m.text) for m in data.fallback_messages]
-    table = _table("Messages non compris", ["Date", "Texte"], rows) if rows else ""
-    return _section("Messages non compris", "non-compris", intro + table)
-
-
-_CSS = """
-body{font-family:system-ui,sans-serif;max-width:62rem;margin:2rem auto;padding:0 1rem;
-color:#1e1e1e;line-height:1.5}img{max-width:100%;height:auto}
-table{border-collapse:collapse;margin:1rem 0}caption{text-align:left;font-weight:bold}
-th,td{border:1px solid #bbb;padding:.25rem .6rem;text-align:left;vertical-align:top}
-th{background:#eef}h2{border-top:1px solid #ccc;padding-top:1rem}
-"""
-
-
-def render_html(data: ReportData) -> str:
-    head = (
-        '<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<title>Rapport d'utilisation de l'assistant SPIE</title>"
-        f"<style>{_CSS}</style></head><body><main>"
-        "<h1>Rapport d'utilisation de l'assistant SPIE</h1>"
-        f"<p>Généré le {data.generated:%d/%m/%Y à %H:%M}. Une conversation = un visiteur "
-        "(identifiant d'expéditeur) ayant envoyé au moins un message.</p>"
-    )
-    if data.empty:
-        body = "<p><strong>Aucune donnée</strong> : aucune conversation enregistrée"
-        body += " sur la période.</p>" if data.since else ".</p>"
-        return head + body + "</main></body></html>\n"
+def _sections(data: ReportData) -> dict[str, Any]:
+    """What the template shows beside `data`: the tables' rows and the charts."""
     names = data.departement_names
-    parts = [
-        _summary_html(data),
-        _per_day_html(data) if data.per_day else "",
-        _counts_html("Sujets les plus demandés", "sujets", "Sujet", data.topics, topic_label),
-        _fallback_html(data),
-        _counts_html(
+    return {
+        "summary_rows": _summary_rows(data),
+        "per_day_chart": _per_day_chart(data) if data.per_day else None,
+        "per_day_rows": _per_day_rows(data),
+        "topics": _counts("Sujets les plus demandés", "sujets", "Sujet", data.topics, topic_label),
+        "fallback_rate": percent(data.fallback_rate),
+        "fallback_rows": [
+            (m.when.strftime("%d/%m/%Y %H:%M"), m.text) for m in data.fallback_messages
+        ],
+        "eligibility": _counts(
             "Résultats du test d'éligibilité",
             "eligibilite",
             "Résultat",
             data.eligibility,
             lambda key: ELIGIBILITY_LABELS.get(key, key),
         ),
-        _counts_html(
+        "departements": _counts(
             "Départements demandés",
             "departements",
             "Département",
             data.departements,
             lambda code: f"{code} – {names[code]}" if code in names else code,
         ),
-    ]
-    return head + "".join(parts) + "</main></body></html>\n"
+    }
+
+
+def render_html(data: ReportData) -> str:
+    return render(
+        "report.html",
+        title="Rapport d'utilisation de l'assistant SPIE",
+        source=SOURCE,
+        command=COMMAND,
+        generated=data.generated,
+        data=data,
+        **({} if data.empty else _sections(data)),
+    )
 
 
 def write_report(
