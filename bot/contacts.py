@@ -510,7 +510,7 @@ def export_contacts(store: Store | None = None) -> str:
 # --- command line -----------------------------------------------------------------------------
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("contacts", help="Coordonnées des services de l'État.")
     commands = parser.add_subparsers(dest="contacts_command", required=True)
     importer = commands.add_parser("import", help="Importe un CSV de coordonnées vérifiées.")
@@ -532,8 +532,8 @@ def _cli_import(args: argparse.Namespace) -> int:
         return 2
     if not report.accepted:
         print(f"Fichier refusé, rien n'a été modifié ({len(report.errors)} ligne(s) en erreur) :")
-        for error in report.errors:
-            print(f"  {error}")
+        for line in report.errors:
+            print(f"  {line}")
         return 1
     print(
         f"Import de {args.file.name} : {report.changed} valeur(s) modifiée(s), {report.rows} ligne(s)."

@@ -172,7 +172,8 @@ def _step_intents(step: dict[str, Any]) -> list[str] | None:
 def _initial_loop(flow: dict[str, Any]) -> str | None:
     for condition in flow.get("condition") or []:
         if "active_loop" in condition:
-            return condition["active_loop"]
+            loop = condition["active_loop"]  # null: no form running
+            return None if loop is None else str(loop)
     return UNKNOWN
 
 
@@ -222,7 +223,7 @@ def load_project(project_dir: Path) -> Project:
 
 
 def _domain_intents(domain: dict[str, Any]) -> list[str]:
-    names = []
+    names: list[str] = []
     for item in domain.get("intents") or []:
         names.extend(item.keys() if isinstance(item, dict) else [item])
     return [str(name) for name in names]
@@ -440,7 +441,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "faq-sheet", help="fiche HTML et Markdown de toutes les questions connues"
     )

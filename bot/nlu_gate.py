@@ -11,6 +11,7 @@ import argparse
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 MACRO_F1_MIN = 0.95
 INTENT_F1_MIN = 0.85
@@ -26,7 +27,7 @@ class GateResult:
     passed: bool
 
 
-def _per_label(report: dict) -> dict[str, dict]:
+def _per_label(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in report.items() if k not in AGGREGATE_KEYS and isinstance(v, dict)}
 
 
@@ -79,13 +80,17 @@ def run(args: argparse.Namespace) -> int:
     target = evaluate(scores, support)
     if (args.macro_min, args.intent_min) != (MACRO_F1_MIN, INTENT_F1_MIN):
         verdict = "atteinte" if target.passed else "NON ATTEINTE"
-        print(f"Cible du projet (macro-F1 ≥ {MACRO_F1_MIN}, chaque intention ≥ {INTENT_F1_MIN}) : {verdict}")
+        print(
+            f"Cible du projet (macro-F1 ≥ {MACRO_F1_MIN}, chaque intention ≥ {INTENT_F1_MIN}) : {verdict}"
+        )
     return 0 if result.passed else 1
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("nlu-gate", help="Seuils de qualité NLU sur le jeu réservé.")
     parser.add_argument("results_dir", nargs="?", default="results/nlu")
     parser.add_argument("--macro-min", type=float, default=MACRO_F1_MIN, help="seuil du macro-F1")
-    parser.add_argument("--intent-min", type=float, default=INTENT_F1_MIN, help="seuil par intention")
+    parser.add_argument(
+        "--intent-min", type=float, default=INTENT_F1_MIN, help="seuil par intention"
+    )
     parser.set_defaults(func=run)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot import contacts
@@ -47,7 +48,9 @@ def _choice_title(candidate: PlaceCandidate) -> str:
     return f"{communes} — {candidate.label}" if communes else candidate.label
 
 
-def _choices(candidates: tuple[PlaceCandidate, ...], payload_for) -> list[dict[str, str]]:
+def _choices(
+    candidates: tuple[PlaceCandidate, ...], payload_for: Callable[[PlaceCandidate], str]
+) -> list[dict[str, str]]:
     return [
         {"title": _choice_title(c), "payload": payload_for(c)} for c in candidates[:MAX_CHOICES]
     ]

@@ -27,7 +27,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import yaml
@@ -39,11 +39,13 @@ from bot.store import CommuneRow, PlaceData, Store
 from bot.text import fold
 
 OUTSIDE_FILE = DATA_DIR / "geo" / "outside.yml"
+T = TypeVar("T")
 
 
-def load_outside_territories() -> list[dict]:
+def load_outside_territories() -> list[dict[str, Any]]:
     """Territories outside the 101 départements (collectivités d'outre-mer, Monaco…)."""
     return yaml.safe_load(OUTSIDE_FILE.read_text(encoding="utf-8")) or []
+
 
 Kind = Literal["departement", "region", "ambiguous", "unknown"]
 Why = Literal["postal_code", "number", "name", "commune", "region"]
@@ -155,8 +157,23 @@ WEAK_COMMUNE_CONTEXT = frozenset({"de", "d", "du", "sur", "vers"})
 COMMUNE_ONLY_CONTEXT = frozenset({"a", "au", "mairie", "ville", "commune"})
 # Words before a name that say a département or a région is meant, not a homonym commune.
 DEPARTEMENT_CONTEXT = frozenset(
-    {"dans", "ds", "en", "du", "departement", "dep", "dept", "dpt", "region", "ddets", "ddetspp",
-     "dreets", "prefecture", "conseil", "departemental"}
+    {
+        "dans",
+        "ds",
+        "en",
+        "du",
+        "departement",
+        "dep",
+        "dept",
+        "dpt",
+        "region",
+        "ddets",
+        "ddetspp",
+        "dreets",
+        "prefecture",
+        "conseil",
+        "departemental",
+    }
 )
 NUMBER_CONTEXT = frozenset(
     {"le", "du", "dans", "ds", "en", "departement", "dep", "dept", "dpt", "numero", "num", "no"}
@@ -278,7 +295,13 @@ def tokenize(text: str) -> list[_Token]:
         norm, ordinal = _normal_word(fold(raw))
         # A capital hints at a name, but not in words written all in capitals ("DROP TABLE"),
         # nor at the start of a sentence or a line (« Chargé de mission à Montpellier »).
-        sentence_start = text[: match.start()].rstrip(" \t,;:-«\"'(")[-1:] in ("", ".", "!", "?", "\n")
+        sentence_start = text[: match.start()].rstrip(" \t,;:-«\"'(")[-1:] in (
+            "",
+            ".",
+            "!",
+            "?",
+            "\n",
+        )
         capitalized = (
             raw[:1].isupper() and not (len(raw) > 1 and raw.isupper()) and not sentence_start
         )
@@ -482,8 +505,10 @@ class PlaceResolver:
         hit = self._mention_hit(mention)
         if hit is None:
             return self.find_in_text(mention)
-        return self._combine([hit]) if hit.candidates or hit.reason else Resolution(
-            "unknown", reason="empty"
+        return (
+            self._combine([hit])
+            if hit.candidates or hit.reason
+            else Resolution("unknown", reason="empty")
         )
 
     def resolve_all(self, mentions: Sequence[str]) -> Resolution:
@@ -541,7 +566,9 @@ class PlaceResolver:
             return Resolution("unknown", reason="empty"), []
         tokens = scan.tokens
         spans = [
-            PlaceSpan(tokens[self._span_start(scan, hit)].start, tokens[hit.end - 1].end, hit.evidence)
+            PlaceSpan(
+                tokens[self._span_start(scan, hit)].start, tokens[hit.end - 1].end, hit.evidence
+            )
             for hit in sorted(scan.hits, key=lambda hit: hit.start)
             if hit.end > hit.start
         ]
@@ -720,9 +747,15 @@ class PlaceResolver:
         if level == "outside":  # not a département: its homonym communes are other readings
             communes = [t for t in targets if t.level == "commune"]
             return _Hit(
-                start, end, 2 - int(fuzzy), [], "outside",
+                start,
+                end,
+                2 - int(fuzzy),
+                [],
+                "outside",
                 alternatives=self._commune_candidates(communes, evidence),
-                fuzzy=fuzzy, evidence=primary[0].name, reason="outside",
+                fuzzy=fuzzy,
+                evidence=primary[0].name,
+                reason="outside",
             )
         if level == "commune":
             candidates = self._commune_candidates(primary, evidence)
@@ -1043,9 +1076,9 @@ def _aliases_of(aliases: dict[str, str], code: str) -> list[str]:
     return [alias for alias, alias_code in aliases.items() if alias_code == code]
 
 
-def _unique(items: Iterable) -> list:
-    seen: set = set()
-    result = []
+def _unique(items: Iterable[T]) -> list[T]:
+    seen: set[object] = set()
+    result: list[T] = []
     for item in items:
         marker = item.dep_code if isinstance(item, PlaceCandidate) else item
         if marker not in seen:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
-import functools
 import hashlib
 import logging
 import threading
@@ -243,18 +242,22 @@ REFERENCE_TABLES = (
 
 def row_from(row_type: type[RowT], values: Sequence[Any]) -> RowT:
     """A row dataclass from the values of its columns, in field order (joined tuples split)."""
-    return _row_builder(row_type)(values)
+    builder = _builders.get(row_type) or _builders.setdefault(row_type, _row_builder(row_type))
+    row: RowT = builder(values)
+    return row
 
 
-@functools.cache
-def _row_builder(row_type: type[RowT]) -> Callable[[Sequence[Any]], RowT]:
+_builders: dict[type[Any], Callable[[Sequence[Any]], Any]] = {}
+
+
+def _row_builder(row_type: type[Any]) -> Callable[[Sequence[Any]], Any]:
     # Positional construction, and no per-value test for the tables without joined columns:
     # ~75,000 rows are read for the resolver.
     joined = [i for i, f in enumerate(_column_fields(row_type)) if f.metadata[COLUMN]["joined"]]
     if not joined:
         return lambda values: row_type(*values)
 
-    def build(values: Sequence[Any]) -> RowT:
+    def build(values: Sequence[Any]) -> Any:
         converted = list(values)
         for i in joined:
             converted[i] = tuple(str(converted[i]).split())
@@ -338,7 +341,7 @@ def _create_engine(url: str) -> Engine:
 
 
 def safe_url(url: str) -> str:
-    return sa.engine.make_url(url).render_as_string(hide_password=True)
+    return str(sa.engine.make_url(url).render_as_string(hide_password=True))
 
 
 # --- the store --------------------------------------------------------------------------------
@@ -380,7 +383,8 @@ class Store:
             if not sa.inspect(connection).has_table(meta_table.name):
                 return None
             query = sa.select(meta_table.c.value).where(meta_table.c.key == "data_version")
-            return connection.execute(query).scalar_one_or_none()
+            version = connection.execute(query).scalar_one_or_none()
+            return None if version is None else str(version)
 
     # reference data (in memory after the first read)
 
@@ -458,8 +462,8 @@ class Store:
     # services: base rows from memory, staff values read (one query)
 
     def service(self, scope: Scope, code: str) -> ServiceRow | None:
-        (row,) = self.services([(scope, code)]) or [None]
-        return row
+        found = self.services([(scope, code)])
+        return found[0] if found else None
 
     def services(self, keys: Sequence[tuple[Scope, str]] | None = None) -> list[ServiceRow]:
         """The services of `keys` (all of them by default, by scope and code) with the values
@@ -543,7 +547,7 @@ def _is_verified_base(connection: Connection, update: ContactUpdate) -> bool:
 
 
 def _merged_service(base: ServiceRow, updates: Sequence[ServiceUpdateRow]) -> ServiceRow:
-    values: dict[str, str] = {}
+    values: dict[str, Any] = {}
     latest: tuple[datetime, str] | None = None
     for update in updates:
         values[update.field] = update.value
@@ -588,7 +592,7 @@ def build_database(url: str | None = None, *, force: bool = False) -> bool:
     return True
 
 
-def _place_rows() -> dict[str, list[dict[str, object]]]:
+def _place_rows() -> dict[str, list[dict[str, Any]]]:
     """The rows of the place tables, read from the data files (column names of the tables)."""
     departements = _read_rows(GEO_DIR / "departements.csv")
     for row in departements:
@@ -619,16 +623,14 @@ def place_data_from_files() -> PlaceData:
     return PlaceData(
         regions=tuple(_as_row(RegionRow, row) for row in rows["regions"]),
         departements=tuple(_as_row(DepartementRow, row) for row in rows["departements"]),
-        communes=tuple(
-            _as_row(CommuneRow, {**row, "postal_codes": tuple(str(row["postal_codes"]).split())})
-            for row in rows["communes"]
-        ),
+        communes=tuple(_as_row(CommuneRow, row) for row in rows["communes"]),
         postal_codes=tuple(_as_row(PostalCodeRow, row) for row in rows["postal_codes"]),
     )
 
 
-def _as_row(row_type: type, values: dict[str, object]):  # noqa: ANN202 - any row dataclass
-    return row_type(**{field.name: values[field.name] for field in dataclasses.fields(row_type)})
+def _as_row(row_type: type[RowT], values: dict[str, Any]) -> RowT:
+    """A row dataclass from a data file's row (named like the columns)."""
+    return row_from(row_type, [values[f.name] for f in _column_fields(row_type)])
 
 
 def _load_reference_data(connection: Connection) -> None:
@@ -647,7 +649,7 @@ def _load_reference_data(connection: Connection) -> None:
     connection.execute(sa.insert(territories_table), territories)
 
 
-def _read_rows(path: Path) -> list[dict[str, object]]:
+def _read_rows(path: Path) -> list[dict[str, Any]]:
     with path.open(encoding="utf-8", newline="") as handle:
         return [dict(row) for row in csv.DictReader(handle)]
 
@@ -655,7 +657,7 @@ def _read_rows(path: Path) -> list[dict[str, object]]:
 # --- command line -----------------------------------------------------------------------------
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("db", help="Base des lieux et des contacts.")
     commands = parser.add_subparsers(dest="db_command", required=True)
     build = commands.add_parser("build", help="Crée et remplit la base depuis bot/data.")

@@ -26,7 +26,9 @@ _WORDS = re.compile(r"[a-z0-9€]+")
 @dataclass(frozen=True)
 class Subject:
     key: str
-    label: str  # "le financement (montants, budget…)": completes « La page de l'AMI ne précise pas … »
+    label: (
+        str  # "le financement (montants, budget…)": completes « La page de l'AMI ne précise pas … »
+    )
     cues: tuple[str, ...]
     strong: tuple[str, ...] = ()  # win over the chosen answer's own words
 
@@ -43,7 +45,9 @@ class Subjects:
     def place_question(self, text: str) -> str | None:
         """The place intent (SPIE status, contact) a message naming a place asks, if any."""
         words = words_of(text)
-        return next((intent for intent, cues in self.place_questions.items() if _any_cue(cues, words)), None)
+        return next(
+            (intent for intent, cues in self.place_questions.items() if _any_cue(cues, words)), None
+        )
 
     def in_domain(self, text: str) -> bool:
         return _any_cue(self.domain, words_of(text))

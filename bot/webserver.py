@@ -17,6 +17,7 @@ from functools import partial
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from bot import PROJECT_DIR
@@ -85,7 +86,7 @@ class WidgetHandler(BaseHTTPRequestHandler):
     server_version = "spie-web"
     protocol_version = "HTTP/1.1"
 
-    def __init__(self, *args, rasa_url: str, web_dir: Path, **kwargs):
+    def __init__(self, *args: Any, rasa_url: str, web_dir: Path, **kwargs: Any) -> None:
         self.rasa_url = rasa_url.rstrip("/")
         self.web_dir = web_dir
         super().__init__(*args, **kwargs)
@@ -94,8 +95,14 @@ class WidgetHandler(BaseHTTPRequestHandler):
         return self.server_version
 
     # --- responses -------------------------------------------------------------------------
-    def _send(self, status: int, body: bytes, content_type: str, head_only: bool = False,
-              extra: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        head_only: bool = False,
+        extra: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -109,8 +116,9 @@ class WidgetHandler(BaseHTTPRequestHandler):
         if not head_only:
             self.wfile.write(body)
 
-    def _error(self, status: HTTPStatus, head_only: bool = False,
-               extra: dict[str, str] | None = None) -> None:
+    def _error(
+        self, status: HTTPStatus, head_only: bool = False, extra: dict[str, str] | None = None
+    ) -> None:
         messages = {
             HTTPStatus.NOT_FOUND: "Page introuvable.",
             HTTPStatus.METHOD_NOT_ALLOWED: "Méthode non autorisée.",
@@ -143,12 +151,13 @@ class WidgetHandler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 (signature of the base class)
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class)
         logger.debug("%s - %s", self.address_string(), format % args)
 
 
-def make_server(host: str, port: int, rasa_url: str | None = None,
-                web_dir: Path = WEB_DIR) -> ThreadingHTTPServer:
+def make_server(
+    host: str, port: int, rasa_url: str | None = None, web_dir: Path = WEB_DIR
+) -> ThreadingHTTPServer:
     """A ready (not yet serving) server; `port=0` picks a free port (see `server_address`)."""
     rasa_url = rasa_url or default_rasa_url()
     origin_of(rasa_url)  # fail early on a bad address
@@ -192,18 +201,25 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     web = subparsers.add_parser("web", help="Widget de discussion et pages de démonstration.")
     commands = web.add_subparsers(dest="web_command", required=True)
     cmd = commands.add_parser(
         "serve",
         help="Sert widget.js, widget.css et les pages de démonstration (CSP stricte).",
     )
-    cmd.add_argument("--host", default=settings().web_host,
-                     help="adresse d'écoute (défaut : WEB_HOST ou 127.0.0.1)")
-    cmd.add_argument("--port", type=int, default=settings().web_port,
-                     help="port (défaut : WEB_PORT ou 8080)")
-    cmd.add_argument("--rasa-url", default=None,
-                     help="adresse publique du serveur Rasa (défaut : RASA_PUBLIC_URL ou "
-                          "http://127.0.0.1:${RASA_PORT:-5005})")
+    cmd.add_argument(
+        "--host",
+        default=settings().web_host,
+        help="adresse d'écoute (défaut : WEB_HOST ou 127.0.0.1)",
+    )
+    cmd.add_argument(
+        "--port", type=int, default=settings().web_port, help="port (défaut : WEB_PORT ou 8080)"
+    )
+    cmd.add_argument(
+        "--rasa-url",
+        default=None,
+        help="adresse publique du serveur Rasa (défaut : RASA_PUBLIC_URL ou "
+        "http://127.0.0.1:${RASA_PORT:-5005})",
+    )
     cmd.set_defaults(func=_cmd_serve)
