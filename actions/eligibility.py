@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -84,7 +85,7 @@ class ValidateEligibilityForm(FormValidationAction):
         return {"departement": None}
 
 
-def _validator(slot: str):  # noqa: ANN202 - a FormValidationAction method
+def _validator(slot: str) -> Callable[..., Awaitable[dict[str, Any]]]:
     async def validate(
         self: ValidateEligibilityForm,
         value: Any,

@@ -49,7 +49,7 @@ class Settings(BaseSettings):
         env_file_encoding = "utf-8"
 
     @validator("*", pre=True)
-    def empty_means_default(cls, value: Any, field: Any) -> Any:  # noqa: N805 - pydantic's form
+    def empty_means_default(cls, value: Any, field: Any) -> Any:
         return field.default if value == "" else value
 
 

@@ -140,10 +140,10 @@ class WidgetHandler(BaseHTTPRequestHandler):
             body = body.replace(PLACEHOLDER.encode(), address.encode())
         self._send(HTTPStatus.OK, body, CONTENT_TYPES[target.suffix], head_only)
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+    def do_GET(self) -> None:  # http.server names its handlers do_<METHOD>
         self._serve(head_only=False)
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._serve(head_only=True)
 
     def _not_allowed(self) -> None:
@@ -151,7 +151,7 @@ class WidgetHandler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class)
+    def log_message(self, format: str, *args: Any) -> None:  # the base class names it format
         logger.debug("%s - %s", self.address_string(), format % args)
 
 

@@ -23,7 +23,7 @@ def rasa_server(assistant: Assistant) -> Assistant:
     return assistant
 
 
-def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest's reporter
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """The blind evaluation's table per category, when it ran."""
     from tests.test_live_eval import REPORT
 
