@@ -13,7 +13,6 @@ import html
 import io
 import json
 import logging
-import os
 import textwrap
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -25,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot import PROJECT_DIR, config
+from bot.tracker_db import EVENTS, has_events_table, tracker_engine
 
 log = logging.getLogger(__name__)
 
@@ -33,17 +33,6 @@ FALLBACK_INTENT = "nlu_fallback"
 ELIGIBILITY_SLOT = "eligibility_result"
 DEPARTEMENT_SLOT = "departement"
 ELIGIBILITY_LABELS = {"eligible": "Éligible", "not_eligible": "Non éligible"}
-
-# The columns of Rasa's SQLTrackerStore.SQLEvent that the report reads.
-EVENTS = sa.Table(
-    "events",
-    sa.MetaData(),
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("sender_id", sa.String(255)),
-    sa.Column("type_name", sa.String(255)),
-    sa.Column("timestamp", sa.Float),
-    sa.Column("data", sa.Text),
-)
 
 Labeller = Callable[[str], "str | None"]
 
@@ -114,23 +103,13 @@ def _missing_sqlite_file(db_url: str) -> bool:
     )
 
 
-def create_engine(db_url: str) -> sa.engine.Engine:
-    """Like Rasa: `postgres://` accepted, `POSTGRESQL_SCHEMA` sets the search path."""
-    if db_url.startswith("postgres://"):
-        db_url = "postgresql://" + db_url[len("postgres://") :]
-    schema = os.environ.get("POSTGRESQL_SCHEMA")
-    if schema and sa.engine.make_url(db_url).get_backend_name() == "postgresql":
-        return sa.create_engine(db_url, connect_args={"options": f"-csearch_path={schema}"})
-    return sa.create_engine(db_url)
-
-
 def read_events(db_url: str, since: datetime | None) -> Iterator[sa.engine.Row]:
     """User, bot and slot events in store order; nothing when the store has no table yet."""
     if _missing_sqlite_file(db_url):
         return
-    engine = create_engine(db_url)
+    engine = tracker_engine(db_url)
     try:
-        if not sa.inspect(engine).has_table("events"):
+        if not has_events_table(engine):
             return
         query = sa.select(EVENTS).where(EVENTS.c.type_name.in_(["user", "bot", "slot"]))
         if since is not None:

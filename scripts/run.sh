@@ -14,7 +14,7 @@ cd "$ROOT"
 ensure_venv requirements.txt
 ensure_model
 ensure_database
-"$PY" -m bot.cli privacy purge >/dev/null || say "Purge des anciennes conversations impossible (TRACKER_DB_URL) : voir « bot privacy purge »."
+# Retention: the Rasa server's tracker store purges old events at start and every PURGE_INTERVAL_HOURS.
 
 children=()
 cleanup() {
