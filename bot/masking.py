@@ -45,8 +45,15 @@ class MaskingFilter(logging.Filter):
         return True
 
 
-def install_masking_filter(logger: logging.Logger | None = None) -> None:
-    """Adds the filter (once) to every handler of `logger` (the root logger by default)."""
-    for handler in (logger or logging.getLogger()).handlers:
-        if not any(isinstance(existing, MaskingFilter) for existing in handler.filters):
-            handler.addFilter(MaskingFilter())
+def install_masking_filter() -> None:
+    """Adds the filter (once) to every handler configured so far: the root logger's (where Rasa's
+    and the project's records end up) and those of loggers with their own (Sanic's)."""
+    loggers = [logging.getLogger()] + [
+        logger
+        for logger in logging.Logger.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger)
+    ]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if not any(isinstance(existing, MaskingFilter) for existing in handler.filters):
+                handler.addFilter(MaskingFilter())
