@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
 
 import pytest
 from rasa.shared.core.domain import Domain
@@ -11,7 +13,7 @@ from bot.masking import MASK, MaskingFilter, mask_secrets
 from bot.store import safe_url
 from rasa_ext.stores import UrlSQLTrackerStore, _redis_lock_store
 from scripts.cluster.topology import Cluster, ClusterError, check_redis
-from tests.servers import free_port
+from tests.servers import ROOT, free_port
 
 PASSWORD = "Pa55-w0rd_x"
 TOKEN = "api-token-9c1e7f"
@@ -95,3 +97,20 @@ def test_store_and_cluster_messages_hide_passwords(tmp_path):
     with pytest.raises(ClusterError) as error:
         check_redis(f"redis://:{PASSWORD}@127.0.0.1:{free_port()}/1")  # nothing listens there
     assert "Redis injoignable" in str(error.value) and PASSWORD not in str(error.value)
+
+
+def test_make_run_start_up_error_hides_the_database_password():
+    """scripts/common.sh (make run, make shell) when the places store cannot be built."""
+    env = dict(os.environ, DATABASE_URL=f"postgresql://spie:{PASSWORD}@127.0.0.1:1/spie")
+    result = subprocess.run(
+        ["bash", "-c", "source scripts/common.sh && ensure_database"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"DATABASE_URL=postgresql://spie:{MASK}@127.0.0.1:1/spie" in output
+    assert PASSWORD not in output
