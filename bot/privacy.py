@@ -72,14 +72,17 @@ def purge_events(db_url: str, older_than_days: float, now: float | None = None) 
 
 
 def _delete_before(connection: sa.engine.Connection, cutoff: float) -> PurgeResult:
-    touched = sa.select(EVENTS.c.sender_id).where(EVENTS.c.timestamp < cutoff).distinct()
-    senders = {row.sender_id for row in connection.execute(touched)}
+    # Conversations with nothing at or after the cutoff disappear entirely (one aggregate query:
+    # no list of sender ids, however many there are).
+    emptied = (
+        sa.select(EVENTS.c.sender_id)
+        .group_by(EVENTS.c.sender_id)
+        .having(sa.func.max(EVENTS.c.timestamp) < cutoff)
+        .subquery()
+    )
+    conversations = connection.execute(sa.select(sa.func.count()).select_from(emptied)).scalar()
     deleted = connection.execute(sa.delete(EVENTS).where(EVENTS.c.timestamp < cutoff)).rowcount
-    if not senders:
-        return PurgeResult(events=deleted)
-    still_there = sa.select(EVENTS.c.sender_id).where(EVENTS.c.sender_id.in_(senders)).distinct()
-    left = {row.sender_id for row in connection.execute(still_there)}
-    return PurgeResult(events=deleted, conversations=len(senders - left))
+    return PurgeResult(events=deleted, conversations=conversations or 0)
 
 
 class RetentionSchedule:

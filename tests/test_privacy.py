@@ -172,3 +172,19 @@ def test_schedule_off_with_interval_zero(tmp_path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("PURGE_INTERVAL_HOURS", "0")
     store = UrlSQLTrackerStore(Domain.empty(), url=f"sqlite:///{tmp_path / 'tracker.db'}")
     assert store.retention_schedule is None and not privacy._schedules
+
+
+def test_purge_of_many_conversations_at_once(tmp_path):
+    """Thousands of expired visitors (more than SQLite's bound parameters) in one purge."""
+    url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    store = rasa_store(url)
+    fill(store, {"today": [0]})
+    old = NOW - 100 * DAY
+    with store.engine.begin() as connection:
+        connection.execute(
+            sa.text("INSERT INTO events (sender_id, type_name, timestamp) VALUES (:s, 'user', :t)"),
+            [{"s": f"visitor-{index}", "t": old} for index in range(40_000)],
+        )
+    assert purge_events(url, 90, now=NOW) == PurgeResult(events=40_000, conversations=40_000)
+    assert set(messages(store)) == {"today"}
+    store.engine.dispose()
