@@ -13,19 +13,22 @@ import base64
 import io
 import json
 import logging
-import os
 import textwrap
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from bot import PROJECT_DIR, config
 from bot.templating import render
+from bot.tracker_db import EVENTS, has_events_table, tracker_engine
+
+if TYPE_CHECKING:
+    from bot.resolver import Resolution
 
 log = logging.getLogger(__name__)
 
@@ -35,18 +38,13 @@ ELIGIBILITY_SLOT = "eligibility_result"
 DEPARTEMENT_SLOT = "departement"
 ELIGIBILITY_LABELS = {"eligible": "Éligible", "not_eligible": "Non éligible"}
 
-# The columns of Rasa's SQLTrackerStore.SQLEvent that the report reads.
-EVENTS = sa.Table(
-    "events",
-    sa.MetaData(),
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("sender_id", sa.String(255)),
-    sa.Column("type_name", sa.String(255)),
-    sa.Column("timestamp", sa.Float),
-    sa.Column("data", sa.Text),
-)
-
 Labeller = Callable[[str], "str | None"]
+# A free-text département answer (« Allier », « 03 », « Moulins ») -> its code, None if unsure.
+PlaceCoder = Callable[[str], "str | None"]
+# « Moulins » is the préfecture of the Allier (19,000 inhabitants) and three villages elsewhere: an
+# ambiguous commune name counts for the département of the commune at least this many times as
+# populous as the next one; otherwise (« Saint-Denis »: La Réunion or Seine-Saint-Denis) as written.
+DOMINANT_COMMUNE_RATIO = 10
 
 
 def local_zone() -> tzinfo:
@@ -115,23 +113,13 @@ def _missing_sqlite_file(db_url: str) -> bool:
     )
 
 
-def create_engine(db_url: str) -> sa.engine.Engine:
-    """Like Rasa: `postgres://` accepted, `POSTGRESQL_SCHEMA` sets the search path."""
-    if db_url.startswith("postgres://"):
-        db_url = "postgresql://" + db_url[len("postgres://") :]
-    schema = os.environ.get("POSTGRESQL_SCHEMA")
-    if schema and sa.engine.make_url(db_url).get_backend_name() == "postgresql":
-        return sa.create_engine(db_url, connect_args={"options": f"-csearch_path={schema}"})
-    return sa.create_engine(db_url)
-
-
 def read_events(db_url: str, since: datetime | None) -> Iterator[sa.engine.Row]:
     """User, bot and slot events in store order; nothing when the store has no table yet."""
     if _missing_sqlite_file(db_url):
         return
-    engine = create_engine(db_url)
+    engine = tracker_engine(db_url)
     try:
-        if not sa.inspect(engine).has_table("events"):
+        if not has_events_table(engine):
             return
         query = sa.select(EVENTS).where(EVENTS.c.type_name.in_(["user", "bot", "slot"]))
         if since is not None:
@@ -237,6 +225,53 @@ def store_labeller() -> Labeller | None:
     return names.get
 
 
+def departement_code(resolution: Resolution) -> str | None:
+    """The département a place resolution designates, or None when it is not clear."""
+    if resolution.kind == "departement":
+        return resolution.dep_code
+    candidates = resolution.candidates
+    if (
+        resolution.kind == "ambiguous"
+        and len(candidates) >= 2
+        and all(candidate.why == "commune" for candidate in candidates)
+        and candidates[0].population >= DOMINANT_COMMUNE_RATIO * max(1, candidates[1].population)
+    ):
+        return candidates[0].dep_code
+    return None
+
+
+def store_place_coder() -> PlaceCoder | None:
+    """The place resolver on `bot.store` when its database is built (optional, like the names)."""
+    if _missing_sqlite_file(config.database_url()):
+        return None
+    try:
+        from bot.resolver import PlaceResolver
+        from bot.store import Store
+
+        store = Store()
+        if store.data_version() is None:  # not built
+            return None
+        resolver = PlaceResolver.from_store(store)
+    except Exception as error:  # no store, not built, unreachable: answers counted as written
+        log.info("no place resolver: %s", error)
+        return None
+    return lambda answer: departement_code(resolver.resolve(answer))
+
+
+def departement_counts(answers: Counter[str], coder: PlaceCoder | None) -> Counter[str]:
+    """Answers counted by département code: « Allier », « allier » and « 03 » are one line."""
+    counts: Counter[str] = Counter()
+    for answer, count in answers.items():
+        code = None
+        if coder is not None:
+            try:
+                code = coder(answer)
+            except Exception as error:  # a nicety: never fail the report
+                log.warning("département of %r unknown: %s", answer, error)
+        counts[code or answer.strip()] += count
+    return counts
+
+
 def label_departements(codes: Iterable[str], labeller: Labeller | None) -> dict[str, str]:
     names: dict[str, str] = {}
     if labeller is None:
@@ -257,15 +292,21 @@ def compute_report(
     days: int | None = None,
     now: datetime | None = None,
     labeller: Labeller | None = None,
+    place_coder: PlaceCoder | None = None,
 ) -> ReportData:
-    """All the figures of the report; `days` keeps only the last N days before `now`."""
+    """All the figures of the report; `days` keeps only the last N days before `now`.
+
+    Département answers go through the place resolver (`place_coder`, by default the one of
+    `bot.store` when built) before counting."""
     zone = local_zone()
     now = (now or datetime.now(timezone.utc)).astimezone(zone)
     since = now - timedelta(days=days) if days else None
     tally = _Tally(zone)
     for row in read_events(db_url or config.tracker_db_url(), since):
         tally.add(row)
-    departements = _ranked(tally.slots[DEPARTEMENT_SLOT])
+    answers = tally.slots[DEPARTEMENT_SLOT]
+    coder = place_coder or (store_place_coder() if answers else None)
+    departements = _ranked(departement_counts(answers, coder))
     return ReportData(
         generated=now,
         since=since,

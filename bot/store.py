@@ -33,6 +33,7 @@ from sqlalchemy.exc import InterfaceError, NoSuchTableError, OperationalError, P
 
 from bot import DATA_DIR
 from bot.config import database_url
+from bot.masking import mask_secrets
 
 log = logging.getLogger(__name__)
 
@@ -341,7 +342,7 @@ def _create_engine(url: str) -> Engine:
 
 
 def safe_url(url: str) -> str:
-    return str(sa.engine.make_url(url).render_as_string(hide_password=True))
+    return mask_secrets(url)
 
 
 # --- the store --------------------------------------------------------------------------------

@@ -1,4 +1,9 @@
-"""Tracker and lock stores configured from environment URLs (see README, "Configuration")."""
+"""Tracker and lock stores configured from environment URLs (see README, "Configuration").
+
+The tracker store is the one object every Rasa server builds at start-up from endpoints.yml, in
+`make run` and in `make cluster` alike: it also starts the retention schedule (bot/privacy.py) and
+masks secrets in the server's log lines (bot/masking.py).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,8 @@ from rasa.core.tracker_store import SQLTrackerStore
 from sqlalchemy.engine import make_url
 
 from bot.config import tracker_db_url
+from bot.masking import install_masking_filter, mask_secrets
+from bot.privacy import start_retention_schedule
 
 logger = logging.getLogger(__name__)
 
@@ -29,10 +36,12 @@ class UrlSQLTrackerStore(SQLTrackerStore):
         host: str | None = None,  # Rasa passes the endpoint's `url` here; ours is TRACKER_DB_URL
         **kwargs: Any,
     ) -> None:
-        parsed = make_url(url or host or tracker_db_url())
+        install_masking_filter()
+        db_url = url or host or tracker_db_url()
+        parsed = make_url(db_url)
         if parsed.get_backend_name() == "sqlite" and parsed.database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        logger.info("Tracker store: %s", parsed.render_as_string(hide_password=True))
+        logger.info("Tracker store: %s", mask_secrets(db_url))
         super().__init__(
             domain=domain,
             dialect=parsed.drivername,
@@ -45,12 +54,16 @@ class UrlSQLTrackerStore(SQLTrackerStore):
             query=dict(parsed.query) or None,
             **kwargs,
         )
+        # After super().__init__: Rasa has created the `events` table (and waited for the database).
+        self.retention_schedule = start_retention_schedule(db_url)
 
 
 def _redis_lock_store(url: str) -> RedisLockStore:
     parts = urlsplit(url)
     if parts.scheme not in ("redis", "rediss"):
-        raise ValueError(f"REDIS_URL invalide : {url!r} (attendu : redis://hôte:port/base)")
+        raise ValueError(
+            f"REDIS_URL invalide : {mask_secrets(url)!r} (attendu : redis://hôte:port/base)"
+        )
     return RedisLockStore(
         host=parts.hostname or "localhost",
         port=parts.port or 6379,

@@ -74,7 +74,12 @@ ensure_model() {
 
 # Builds the places and contacts database (SQLite by default) if needed.
 ensure_database() {
-  "$PY" -m bot.cli db build >/dev/null || die "la base des lieux et contacts n'a pas pu être construite (DATABASE_URL=${DATABASE_URL:-défaut})."
+  "$PY" -m bot.cli db build >/dev/null || die "la base des lieux et contacts n'a pas pu être construite (DATABASE_URL=$(masked "${DATABASE_URL:-défaut}"))."
+}
+
+# Prints TEXT with its secrets (URL passwords, tokens) masked: bot/masking.py, the one masking.
+masked() {
+  "$PY" -c 'import sys; from bot.masking import mask_secrets; print(mask_secrets(sys.argv[1]))' "$1"
 }
 
 # Waits until URL answers, or fails after SECONDS.

@@ -14,7 +14,7 @@ cd "$ROOT"
 ensure_venv requirements.txt
 ensure_model
 ensure_database
-"$PY" -m bot.cli privacy purge >/dev/null || say "Purge des anciennes conversations impossible (TRACKER_DB_URL) : voir « bot privacy purge »."
+# Retention: the Rasa server's tracker store purges old events at start and every PURGE_INTERVAL_HOURS.
 
 children=()
 cleanup() {
@@ -40,12 +40,12 @@ fi
 "$PY" -m bot.cli web serve --host 127.0.0.1 --port "$WEB_PORT" --rasa-url "$RASA_PUBLIC_URL" &
 children+=($!)
 
-api_args=()
-if [ -n "${RASA_API_TOKEN:-}" ]; then api_args=(--enable-api --auth-token "$RASA_API_TOKEN"); fi
 read -r -a origins <<<"$ALLOWED_ORIGINS"
 say "Serveur Rasa sur $RASA_PUBLIC_URL (démarrage ≈ 35 s)"
-"$VENV/bin/rasa" run --model "$MODEL" --interface "$RASA_HOST" --port "$RASA_PORT" \
-  --credentials credentials.yml --endpoints endpoints.yml --cors "${origins[@]}" "${api_args[@]}" &
+# rasa_ext.launch = `rasa`, plus the HTTP API when RASA_API_TOKEN is set, the token read from the
+# environment (never on this command line, visible in ps) and accepted only in a Bearer header.
+"$PY" -m rasa_ext.launch run --model "$MODEL" --interface "$RASA_HOST" --port "$RASA_PORT" \
+  --credentials credentials.yml --endpoints endpoints.yml --cors "${origins[@]}" &
 children+=($!)
 wait_for "http://127.0.0.1:$RASA_PORT/webhooks/rest/" 300 "Le serveur Rasa"
 cat <<MSG

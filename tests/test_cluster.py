@@ -22,6 +22,8 @@ import re
 import signal
 import statistics
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -33,10 +35,11 @@ import pytest
 import redis
 import sqlalchemy as sa
 
+from rasa_ext.launch import UNAUTHORIZED
 from rasa_ext.rest_channel import UNAVAILABLE
-from scripts.cluster.topology import Cluster
+from scripts.cluster.topology import NOT_FOUND, Cluster
 from tests.pg import temporary_database
-from tests.servers import free_port
+from tests.servers import free_port, post_json
 
 pytestmark = [pytest.mark.server, pytest.mark.postgres]
 
@@ -47,6 +50,11 @@ SETTLE_TIMEOUT = 90  # s; a crashed server's lock ticket expires after TICKET_LO
 # SIGKILL (a crash) by default; CLUSTER_TEST_SIGNAL=TERM for a graceful stop (rolling restart).
 KILL_SIGNAL = signal.Signals["SIG" + (os.environ.get("CLUSTER_TEST_SIGNAL") or "KILL").upper()]
 REQUEST_TIMEOUT = 90  # s, longer than nginx's proxy_read_timeout (60 s)
+# The edge (see also tests/test_cluster_edge.py): the HTTP API on, CORS for one site, and a purge
+# every 18 s while the servers run (CONVERSATION_RETENTION_DAYS: 90 by default).
+API_TOKEN = f"cluster-test-{uuid.uuid4().hex}"
+ALLOWED_ORIGIN = "https://www.allier.fr"
+PURGE_INTERVAL_HOURS = 0.005
 
 # (answer given, name expected in the verdict)
 DEPARTEMENTS = [
@@ -344,6 +352,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 database_url=url,
                 redis_key_prefix=prefix,
                 port=free_port(),
+                cors=[ALLOWED_ORIGIN],
+                env_overrides={
+                    "RASA_API_TOKEN": API_TOKEN,
+                    "PURGE_INTERVAL_HOURS": str(PURGE_INTERVAL_HOURS),
+                },
             )
             if not running.model.exists():
                 pytest.fail(f"{running.model} is missing: run `make model` first")
@@ -436,6 +449,7 @@ def test_conversations_survive_a_rasa_server_killed_in_flight(cluster: Cluster):
         f"out of order {len(disorder)}, answer differing from the recorded one {len(other_answer)}"
     )
     assert not stats.failures, "\n\n".join(stats.failures[:5])
+    assert "429" not in stats.http_errors, "the rate limit must never hit a real conversation"
     assert all(len(sent[s]) == len(scripts[s]) for s in scripts), "a conversation did not finish"
     assert not lost, f"turns lost: {lost[:10]}"
     assert not twice, f"turns answered twice: {twice[:10]}"
@@ -446,3 +460,127 @@ def test_conversations_survive_a_rasa_server_killed_in_flight(cluster: Cluster):
     assert cluster.rasa_servers[0].popen.poll() is not None  # really dead
     assert set(served_after_kill) <= {survivor}, served_after_kill
     assert served_after_kill[survivor] > 0
+
+
+# --- the edge: HTTP API, CORS, retention -------------------------------------------------
+
+
+def api_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def test_the_http_api_is_internal_and_its_token_never_shown(cluster: Cluster):
+    bearer = {"Authorization": f"Bearer {API_TOKEN}"}
+    sender = f"api-{uuid.uuid4().hex[:8]}"
+    status, replies = post_json(cluster.webhook, {"sender": sender, "message": "bonjour"})
+    assert status == 200 and replies
+
+    # the internal port, token in the header: the API answers
+    status, body = api_get(f"{cluster.api_url}/status", bearer)
+    assert status == 200 and body["model_file"].endswith(".tar.gz")
+    status, tracker = api_get(f"{cluster.api_url}/conversations/{sender}/tracker", bearer)
+    assert status == 200 and "bonjour" in [e.get("text") for e in tracker["events"]]
+    # no header, or Rasa's ?token=: refused in French
+    for url, headers in [
+        (f"{cluster.api_url}/status", {}),
+        (f"{cluster.api_url}/status?token={API_TOKEN}", {}),
+    ]:
+        assert api_get(url, headers) == (401, {"error": UNAUTHORIZED})
+    # the public port: no API path at all, even with the token
+    for path in ("/status", f"/conversations/{sender}/tracker", "/model", "/"):
+        assert api_get(cluster.url + path, bearer) == (404, {"error": NOT_FOUND}), path
+
+    # the token is on no command line (ps) and in no access log
+    command_lines = [
+        path.read_bytes() for path in Path("/proc").glob("[0-9]*/cmdline") if _readable(path)
+    ]
+    rasa_pids = [  # the servers still running (the test above kills one)
+        process.popen.pid
+        for process in cluster.rasa_servers
+        if process.popen and process.popen.poll() is None
+    ]
+    assert rasa_pids and all(
+        b"rasa_ext.launch" in Path(f"/proc/{pid}/cmdline").read_bytes() for pid in rasa_pids
+    )
+    assert not [line for line in command_lines if API_TOKEN.encode() in line]
+    time.sleep(0.5)
+    log = cluster.access_log.read_text(errors="replace")
+    assert "GET /status" in log and API_TOKEN not in log
+
+
+def _readable(path: Path) -> bool:
+    try:
+        path.read_bytes()
+    except OSError:  # the process ended meanwhile
+        return False
+    return True
+
+
+def test_cors_allows_the_configured_origins_exactly(cluster: Cluster):
+    def preflight(origin: str) -> str | None:
+        request = urllib.request.Request(
+            cluster.webhook,
+            method="OPTIONS",
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.headers.get("Access-Control-Allow-Origin")
+
+    assert preflight(ALLOWED_ORIGIN) == ALLOWED_ORIGIN
+    for other in (
+        f"{ALLOWED_ORIGIN}.evil.example",
+        "https://evil.example",
+        "https://www.allier.fr:8443",
+    ):
+        assert preflight(other) is None, other
+
+
+def test_old_events_are_purged_while_the_cluster_runs(cluster: Cluster):
+    """Backdated events, written while the servers run, are gone at the next scheduled purge."""
+    now = time.time()
+    rows = [  # (sender, age in days, text)
+        ("purge-gone", 120, "très ancien"),
+        ("purge-returning", 100, "ancien"),
+        ("purge-returning", 1, "récent"),
+    ]
+    engine = sa.create_engine(cluster.tracker_db_url, future=True)
+    try:
+        with engine.begin() as connection:
+            for sender, age, text in rows:
+                stamp = now - age * 86400
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO events (sender_id, type_name, timestamp, data) "
+                        "VALUES (:s, 'user', :t, :d)"
+                    ),
+                    {
+                        "s": sender,
+                        "t": stamp,
+                        "d": json.dumps({"event": "user", "text": text, "timestamp": stamp}),
+                    },
+                )
+
+        def texts_left() -> list[tuple[str, str]]:
+            with engine.connect() as connection:
+                found = connection.execute(
+                    sa.text(
+                        "SELECT sender_id, data FROM events WHERE sender_id LIKE 'purge-%' ORDER BY id"
+                    )
+                )
+                return [(row.sender_id, json.loads(row.data)["text"]) for row in found]
+
+        deadline = time.monotonic() + PURGE_INTERVAL_HOURS * 3600 * 3 + 30
+        while len(texts_left()) > 1 and time.monotonic() < deadline:
+            time.sleep(1)
+        assert texts_left() == [("purge-returning", "récent")]
+    finally:
+        engine.dispose()

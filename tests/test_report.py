@@ -329,3 +329,54 @@ def test_departement_names_from_store(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setattr(bot.store, "Store", FakeStore)
     labeller = store_labeller()
     assert labeller is not None and labeller("03") == "Allier" and labeller("2A") is None
+
+
+# --- free-text département answers --------------------------------------------------------
+
+# Answers as users typed them (a text slot): one département whatever the spelling.
+FREE_TEXT_ANSWERS = [
+    "Allier",
+    "03",
+    "allier",
+    "Moulins",
+    "l'Allier",
+    "2A",
+    "Saint-Denis",
+    "Tombouctou",
+]
+
+
+@pytest.fixture(scope="module")
+def resolver(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The place resolver on a places store built from bot/data (SQLite)."""
+    from bot.resolver import PlaceResolver
+    from bot.store import Store, build_database
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('places') / 'spie.db'}"
+    build_database(url)
+    return PlaceResolver.from_store(Store(url))
+
+
+def test_free_text_departements_are_counted_by_departement(tmp_path: Path, resolver: Any) -> None:
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    path = tmp_path / "tracker.db"
+    store = sql_store(dialect="sqlite", db=str(path))
+    for index, answer in enumerate(FREE_TEXT_ANSWERS):
+        events = [*session(ts(1, index)), slot("departement", answer, ts(1, index))]
+        tracker = DialogueStateTracker.from_events(f"visitor-{index}", events, store.domain.slots)
+        asyncio.run(store.save(tracker))
+    store.engine.dispose()
+
+    from bot.report import departement_code
+
+    data = compute_report(
+        f"sqlite:///{path}",
+        labeller=LABELS,
+        place_coder=lambda answer: departement_code(resolver.resolve(answer)),
+    )
+    # « Moulins »: the Allier's préfecture, not the villages of the same name elsewhere;
+    # « Saint-Denis » (La Réunion or Seine-Saint-Denis) and an unknown place stay as written.
+    assert data.departements == {"03": 5, "2A": 1, "Saint-Denis": 1, "Tombouctou": 1}
+    page = render_html(data)
+    assert row("03 – Allier", 5) in page and "allier" not in page

@@ -13,7 +13,9 @@ The only way the topology is started: `scripts/cluster.sh` (`make cluster`) runs
 from __future__ import annotations
 
 import getpass
+import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -24,6 +26,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bot.masking import mask_secrets
+from rasa_ext.launch import API_TOKEN_VARIABLE
 from tests.servers import MODEL, ROOT, VENV_BIN, Process, free_port, wait_until_up
 
 TEMPLATE = Path(__file__).with_name("nginx.conf.template")
@@ -34,6 +38,20 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/1"
 # it waits for the ticket to expire. Rasa's default is 60 s; a turn never lasts more than
 # TURN_TIMEOUT_SECONDS (20 s, REST channel), so 30 s is enough and halves that wait.
 DEFAULT_TICKET_LOCK_LIFETIME = "30"
+# The demo pages' origins (make run's WEB_PORT): no other site may call the assistant by default.
+DEFAULT_ALLOWED_ORIGINS = "http://127.0.0.1:8080 http://localhost:8080"
+ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
+# nginx limit_req per client address. A conversation sends a message every few seconds and the
+# cluster test 50 conversations at ≈ 10 messages/s from one address: never limited. A script
+# sending more than BURST messages at once, or more than RATE a second for long, gets 429.
+WEBHOOK_RATE, WEBHOOK_BURST = 20, 100  # requests/s, extra requests accepted at once
+HANDSHAKE_RATE, HANDSHAKE_BURST = 5, 20  # socket.io sessions opened
+RETRY_AFTER_SECONDS = 2  # the burst refills at RATE/s: 2 s is enough for the widget's re-send
+RATE_LIMITED = "Trop de messages en peu de temps. Patientez quelques secondes avant de réessayer."
+NOT_FOUND = (
+    "Adresse inconnue : l’assistant répond sur /webhooks/rest/webhook (REST) et /socket.io/."
+)
+API_SECTION = re.compile(r"\n *# \{\{API_BEGIN\}\}.*?# \{\{API_END\}\}[^\n]*", re.S)
 
 
 class ClusterError(RuntimeError):
@@ -45,7 +63,7 @@ def ensure_postgres_database(url: str) -> None:
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() != "postgresql":
         raise ClusterError(
-            f"{parsed.render_as_string(hide_password=True)} : plusieurs serveurs Rasa doivent partager "
+            f"{mask_secrets(url)} : plusieurs serveurs Rasa doivent partager "
             "une base PostgreSQL (postgresql://utilisateur@hôte:port/base)."
         )
     engine = sa.create_engine(url, future=True)
@@ -55,7 +73,7 @@ def ensure_postgres_database(url: str) -> None:
     except sa.exc.OperationalError as error:
         if "does not exist" not in str(error):
             raise ClusterError(
-                f"PostgreSQL injoignable ({parsed.render_as_string(hide_password=True)}) : {error.orig}"
+                mask_secrets(f"PostgreSQL injoignable ({url}) : {error.orig}")
             ) from error
     finally:
         engine.dispose()
@@ -74,7 +92,41 @@ def check_redis(url: str) -> None:
     try:
         redis.Redis.from_url(url, socket_timeout=3).ping()
     except redis.RedisError as error:
-        raise ClusterError(f"Redis injoignable ({url}) : {error}") from error
+        raise ClusterError(mask_secrets(f"Redis injoignable ({url}) : {error}")) from error
+
+
+def parse_origins(text: str) -> list[str]:
+    """The origins of ALLOWED_ORIGINS (separated by spaces), each `scheme://host[:port]` or `*`."""
+    origins = text.split()
+    wrong = [origin for origin in origins if origin != "*" and not ORIGIN.fullmatch(origin)]
+    if wrong:
+        raise ClusterError(
+            f"ALLOWED_ORIGINS : origine(s) invalide(s) {' '.join(wrong)} "
+            "(attendu : https://site.exemple.fr[:port], séparées par des espaces, sans chemin)."
+        )
+    return origins
+
+
+def rasa_cors_pattern(origin: str) -> str:
+    """Rasa's --cors value for one origin, compared exactly.
+
+    Sanic-CORS reads a value with `*`, `\\`, `]` or `?` as a regular expression matched at the
+    start only (re.match): escaped and closed by `$`, the origin can only match itself.
+    """
+    return "*" if origin == "*" else re.escape(origin) + "$"
+
+
+def nginx_cors_map(origins: list[str]) -> str:
+    """Lines of nginx's `map $http_origin $cors_origin`: each allowed origin maps to itself."""
+    if "*" in origins:
+        return "        default $http_origin;"
+    entries = [f'        "{origin}" "{origin}";' for origin in origins]
+    return "\n".join(['        default "";', *entries])
+
+
+def nginx_json(message: str) -> str:
+    """A JSON error body for an nginx single-quoted string (ASCII: no quote to escape)."""
+    return json.dumps({"error": message}, ensure_ascii=True)
 
 
 def port_is_free(port: int) -> bool:
@@ -109,7 +161,7 @@ class Cluster:
     model: Path = field(default_factory=lambda: Path(os.environ.get("CLUSTER_MODEL") or MODEL))
     endpoints: str = field(default_factory=lambda: os.environ.get("CLUSTER_ENDPOINTS") or "endpoints.yml")
     env_overrides: dict[str, str] = field(default_factory=dict)
-    cors: list[str] = field(default_factory=lambda: ["*"])
+    cors: list[str] = field(default_factory=lambda: parse_origins(DEFAULT_ALLOWED_ORIGINS))
 
     def __post_init__(self) -> None:
         self.workdir = Path(self.workdir).resolve()
@@ -119,10 +171,12 @@ class Cluster:
             self.rasa_ports = [self.port + 1 + i for i in range(self.rasa_count)]
             self.actions_port = self.port + 50
             self.action_ports = [self.port + 51 + i for i in range(self.actions_count)]
+            self.api_port = self.port + 49
         else:
             self.rasa_ports = [free_port() for _ in range(self.rasa_count)]
             self.actions_port = free_port()
             self.action_ports = [free_port() for _ in range(self.actions_count)]
+            self.api_port = free_port()
         env = dict(os.environ)
         env.update(
             PYTHONPATH=str(ROOT),
@@ -141,8 +195,10 @@ class Cluster:
         self.env = env
         logs = self.workdir / "logs"
         rasa = str(VENV_BIN / "rasa")
-        api = (["--enable-api", "--auth-token", env["RASA_API_TOKEN"]]
-               if env.get("RASA_API_TOKEN") else [])
+        # The launcher turns the HTTP API on when RASA_API_TOKEN is set, token read from the
+        # environment: never on the command line (ps).
+        launcher = [str(VENV_BIN / "python"), "-m", "rasa_ext.launch"]
+        cors = [rasa_cors_pattern(origin) for origin in self.cors]
         self.action_servers = [
             Process(f"action server {i + 1}",
                     [rasa, "run", "actions", "--actions", "actions", "--port", str(port)],
@@ -151,9 +207,9 @@ class Cluster:
         ]
         self.rasa_servers = [
             Process(f"rasa server {i + 1}",
-                    [rasa, "run", "--model", str(self.model), "--interface", "127.0.0.1",
+                    [*launcher, "run", "--model", str(self.model), "--interface", "127.0.0.1",
                      "--port", str(port), "--credentials", "credentials.yml",
-                     "--endpoints", self.endpoints, "--cors", *self.cors, *api],
+                     "--endpoints", self.endpoints, "--cors", *cors],
                     env, logs / f"rasa-{i + 1}.log", f"http://127.0.0.1:{port}/webhooks/rest/", 600)
             for i, port in enumerate(self.rasa_ports)
         ]
@@ -176,6 +232,15 @@ class Cluster:
         return f"{self.url}/webhooks/rest/webhook"
 
     @property
+    def api_enabled(self) -> bool:
+        return bool(self.env.get(API_TOKEN_VARIABLE))
+
+    @property
+    def api_url(self) -> str:
+        """Rasa's HTTP API (RASA_API_TOKEN set): loopback only, token in a Bearer header."""
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
     def access_log(self) -> Path:
         return self.workdir / "logs" / "nginx-access.log"
 
@@ -188,9 +253,14 @@ class Cluster:
             f"  - serveurs Rasa ({len(self.rasa_ports)}) : {rasa}",
             f"  - serveurs d'actions ({len(self.action_ports)}) : {actions}"
             f", via nginx 127.0.0.1:{self.actions_port}",
-            f"  - conversations : {sa.engine.make_url(self.tracker_db_url).render_as_string(hide_password=True)}",
-            f"  - lieux et contacts : {sa.engine.make_url(self.database_url).render_as_string(hide_password=True)}",
-            f"  - verrous : {self.redis_url} (préfixe {self.redis_key_prefix or 'par défaut'})",
+            f"  - conversations : {mask_secrets(self.tracker_db_url)}",
+            f"  - lieux et contacts : {mask_secrets(self.database_url)}",
+            f"  - verrous : {mask_secrets(self.redis_url)}"
+            f" (préfixe {self.redis_key_prefix or 'par défaut'})",
+            f"  - origines autorisées (CORS) : {' '.join(self.cors)}",
+            (f"  - API HTTP de Rasa : {self.api_url} (127.0.0.1 seulement ;"
+             " en-tête « Authorization: Bearer $RASA_API_TOKEN »)")
+            if self.api_enabled else "  - API HTTP de Rasa : désactivée (RASA_API_TOKEN absent)",
             f"  - journaux : {self.workdir / 'logs'}",
         ])
 
@@ -202,6 +272,8 @@ class Cluster:
         if not Path(NGINX).exists():
             raise ClusterError(f"nginx est introuvable ({NGINX}) : apt-get install -y nginx")
         ports = [self.port, self.actions_port, *self.rasa_ports, *self.action_ports]
+        if self.api_enabled:
+            ports.append(self.api_port)
         busy = [str(port) for port in ports if not port_is_free(port)]
         if busy:
             raise ClusterError(f"Port(s) déjà utilisé(s) sur 127.0.0.1 : {', '.join(busy)}.")
@@ -234,8 +306,19 @@ class Cluster:
                 f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;" for p in self.rasa_ports),
             "ACTION_SERVERS": "\n".join(
                 f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;" for p in self.action_ports),
+            "API_PORT": str(self.api_port),
+            "RATE": str(WEBHOOK_RATE),
+            "BURST": str(WEBHOOK_BURST),
+            "HANDSHAKE_RATE": str(HANDSHAKE_RATE),
+            "HANDSHAKE_BURST": str(HANDSHAKE_BURST),
+            "RETRY_AFTER": str(RETRY_AFTER_SECONDS),
+            "RATE_LIMITED_BODY": nginx_json(RATE_LIMITED),
+            "NOT_FOUND_BODY": nginx_json(NOT_FOUND),
+            "CORS_ORIGINS": nginx_cors_map(self.cors),
         }
         text = TEMPLATE.read_text(encoding="utf-8")
+        if not self.api_enabled:
+            text = API_SECTION.sub("", text)
         for name, value in values.items():
             text = text.replace("{{" + name + "}}", value)
         self.nginx_conf.write_text(text, encoding="utf-8")
@@ -307,7 +390,13 @@ def main() -> int:
     env = os.environ
     db_url = env.get("TRACKER_DB_URL") or DEFAULT_DB_URL
     count = int(env.get("CLUSTER_SERVERS") or 2)
+    try:
+        origins = parse_origins(env.get("ALLOWED_ORIGINS") or DEFAULT_ALLOWED_ORIGINS)
+    except ClusterError as error:
+        print(f"Erreur : {error}", file=sys.stderr)
+        return 1
     cluster = Cluster(
+        cors=origins,
         workdir=Path(env.get("CLUSTER_DIR") or ROOT / "var" / "cluster"),
         tracker_db_url=db_url,
         database_url=env.get("DATABASE_URL") or db_url,
@@ -317,7 +406,6 @@ def main() -> int:
         rasa_count=count,
         actions_count=int(env.get("CLUSTER_ACTION_SERVERS") or count),
         fixed_ports=True,
-        cors=(env.get("ALLOWED_ORIGINS") or "*").split(),
     )
 
     def interrupt(*_: object) -> None:
@@ -331,7 +419,7 @@ def main() -> int:
         print("Démarrage interrompu.", file=sys.stderr)
         return 130
     except RuntimeError as error:  # ClusterError, or a process that did not start (log tail)
-        print(f"Erreur : {error}", file=sys.stderr)
+        print(mask_secrets(f"Erreur : {error}"), file=sys.stderr)
         return 1
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -1,0 +1,59 @@
+"""Rasa's SQL tracker store as `bot` reads it: the `events` table and an engine configured like Rasa's.
+
+Rasa 3.6 `SQLTrackerStore` keeps one row per event in table `events` (id, sender_id, type_name,
+timestamp = Unix time of the event, intent_name, action_name, data = the event's JSON). With
+PostgreSQL, `POSTGRESQL_SCHEMA` puts the table in that schema (Rasa sets the search path), so every
+reader and the purge must set the same search path, or they would look in `public`.
+"""
+
+from __future__ import annotations
+
+import os
+
+import sqlalchemy as sa
+
+# The environment variable Rasa reads (rasa.core.constants.POSTGRESQL_SCHEMA; bot never imports rasa).
+POSTGRESQL_SCHEMA = "POSTGRESQL_SCHEMA"
+
+# The columns of Rasa's SQLTrackerStore.SQLEvent that `bot` reads or filters on.
+EVENTS = sa.Table(
+    "events",
+    sa.MetaData(),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sender_id", sa.String(255)),
+    sa.Column("type_name", sa.String(255)),
+    sa.Column("timestamp", sa.Float),
+    sa.Column("data", sa.Text),
+)
+
+
+def is_postgresql(db_url: str) -> bool:
+    return sa.engine.make_url(normalized_url(db_url)).get_backend_name() == "postgresql"
+
+
+def normalized_url(db_url: str) -> str:
+    """Like Rasa: `postgres://` is accepted for `postgresql://`."""
+    if db_url.startswith("postgres://"):
+        return "postgresql://" + db_url[len("postgres://") :]
+    return db_url
+
+
+def tracker_engine(db_url: str) -> sa.engine.Engine:
+    """An engine on the tracker store, in Rasa's schema (`POSTGRESQL_SCHEMA`) when one is set."""
+    db_url = normalized_url(db_url)
+    schema = os.environ.get(POSTGRESQL_SCHEMA)
+    if schema and is_postgresql(db_url):
+        return sa.create_engine(
+            db_url, future=True, connect_args={"options": f"-csearch_path={schema}"}
+        )
+    return sa.create_engine(db_url, future=True)
+
+
+def has_events_table(engine: sa.engine.Engine) -> bool:
+    """Whether `events` exists where the engine's queries look (its search path's schema)."""
+    with engine.connect() as connection:
+        inspector = sa.inspect(connection)
+        if engine.dialect.name != "postgresql":
+            return inspector.has_table("events")
+        schema = connection.execute(sa.text("SELECT current_schema()")).scalar()
+        return schema is not None and inspector.has_table("events", schema=schema)
