@@ -23,9 +23,10 @@ ENTRY = re.compile(
     r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+)(?P<rest>(?:[^\n]*\\\n)*[^\n]*)", re.M
 )
 HASH = re.compile(r"--hash=sha256:[0-9a-f]{64}")
-# A source line: a name, maybe extras, maybe a version specifier (`rasa==3.6.21`, `mypy`).
+# A source line: a name, maybe extras, maybe a version specifier (`rasa==3.6.21`, `mypy`), maybe
+# an environment marker.
 REQUIREMENT = re.compile(
-    r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?P<specifier>[^;]*)"
+    r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?P<specifier>[^;]*?)\s*(?:;.*)?"
 )
 
 
