@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run shell install install-dev model test test-live lint validate rasa-test-report faq-sheet report bench cluster clean
+.PHONY: help run shell install install-dev lock model test test-live lint validate rasa-test-report faq-sheet report bench cluster clean
 
 help:
 	@echo "make run    — installe, entraîne si besoin, démarre l'assistant (REST, socket.io, pages de démo)"
@@ -20,6 +20,11 @@ install:
 
 install-dev:
 	@bash -c 'source scripts/common.sh && ensure_venv requirements-dev.txt'
+
+# Regenerates requirements.txt and requirements-dev.txt (versions + hashes) from the .in files.
+# Keeps what is locked; `make lock UPGRADE=package` moves one package.
+lock:
+	@bash scripts/lock.sh
 
 model: install
 	@bash -c 'source scripts/common.sh && ensure_model'

@@ -25,22 +25,33 @@ find_python() {
 Installez-le (paquet python3.10, ou « pyenv install 3.10 » : le fichier .python-version le sélectionne), puis relancez."
 }
 
-# Installs (or updates) the virtual environment when a requirements file changed.
+# Installs (or updates) the virtual environment from a lock (requirements.txt, or requirements-dev.txt
+# for the tests and tools) when the lock changed. Hash-checked: pip installs exactly the locked
+# versions and refuses any file whose sha256 differs from the lock's (the locks come from their .in
+# sources through `make lock`, scripts/lock.sh). The project itself is installed editable, without
+# dependencies: they are all in the lock.
 ensure_venv() {
-  local requirements="${1:-requirements.txt}" stamp wanted
-  stamp="$VENV/.installed-$(basename "$requirements" .txt)"
-  wanted="$(cat "$ROOT/$requirements" "$ROOT/requirements.txt" "$ROOT/constraints.txt" "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)"
+  local lock="$ROOT/${1:-requirements.txt}" stamp wanted
+  stamp="$VENV/.installed-$(basename "$lock" .txt)"
+  wanted="$(cat "$lock" "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] && [ -x "$PY" ]; then return 0; fi
   if [ ! -x "$PY" ]; then
     local python; python="$(find_python)"
     say "Création de l'environnement virtuel ($("$python" --version)) dans $VENV"
     "$python" -m venv "$VENV"
   fi
-  say "Installation des dépendances ($requirements) — quelques minutes la première fois"
-  "$PY" -m pip install --quiet --disable-pip-version-check --upgrade "pip==24.0"
-  "$PY" -m pip install --quiet --disable-pip-version-check -r "$ROOT/$requirements" -c "$ROOT/constraints.txt"
+  say "Installation des dépendances ($(basename "$lock")) — quelques minutes la première fois"
+  # pip first, at the locked version, so that the same installer reads the lock everywhere.
+  "$PY" -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+    -r <(lock_entry pip "$lock")
+  "$PY" -m pip install --quiet --disable-pip-version-check --require-hashes -r "$lock"
   "$PY" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e "$ROOT"
   echo "$wanted" > "$stamp"
+}
+
+# Prints the lines of PACKAGE's entry (version and hashes) in LOCK.
+lock_entry() {
+  awk -v name="$1==" 'index($0, name) == 1 { entry = 1 } entry { print } entry && !/\\$/ { exit }' "$2"
 }
 
 # Fingerprint of everything the model is trained from.
