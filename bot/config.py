@@ -1,14 +1,17 @@
 """The assistant's settings: one home for every variable and its default.
 
 Read from the environment, then from `.env` at the project's top (copy `.env.example`); the
-environment wins. An empty variable means its default, as in the shell scripts. Each call of
-`settings()` reads them again, so that a changed environment (tests, `bot` commands) is seen.
+environment wins. An empty variable means its default, as in the shell scripts. `settings()`
+reads them again whenever a variable or `.env` changed (tests, `bot` commands see the change);
+otherwise it returns the same object, cheap enough to call on every log line.
 The README's settings table is checked against this class (tests/test_config.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseSettings, Field, SecretStr, validator
@@ -29,6 +32,9 @@ class Settings(BaseSettings):
         "",
         description="adresse du serveur Rasa vue par les navigateurs (défaut : http://127.0.0.1:RASA_PORT)",
     )
+    allowed_origins: str = Field(
+        "", description="origines autorisées (CORS), séparées par des espaces (défaut : les démos)"
+    )
     database_url: str = Field(
         f"sqlite:///{VAR_DIR / 'spie.db'}", description="base des lieux et contacts"
     )
@@ -41,7 +47,9 @@ class Settings(BaseSettings):
     rasa_api_token: SecretStr = Field(SecretStr(""), description="active l'API HTTP de Rasa")
     # Longest user message passed to the NLU; longer ones are cut (README, « Limites »).
     max_message_chars: int = Field(1000, description="longueur maximale d'un message")
-    conversation_retention_days: int = Field(90, description="durée de conservation (jours)")
+    turn_timeout_seconds: float = Field(20, description="durée maximale d'un tour (s)")
+    conversation_retention_days: float = Field(90, description="durée de conservation (jours)")
+    purge_interval_hours: float = Field(6, description="intervalle des purges (h), 0 : aucune")
     spie_today: dt.date | None = Field(None, description="date du jour forcée (AAAA-MM-JJ)")
 
     class Config:
@@ -53,10 +61,36 @@ class Settings(BaseSettings):
         return field.default if value == "" else value
 
 
+_cache: dict[tuple[Any, ...], Settings] = {}
+
+
+def allowed_origins(config: Settings | None = None) -> list[str]:
+    """The origins allowed to call the assistant; by default the demo pages' own."""
+    config = config or settings()
+    if config.allowed_origins.strip():
+        return config.allowed_origins.split()
+    return [f"http://127.0.0.1:{config.web_port}", f"http://localhost:{config.web_port}"]
+
+
 def settings() -> Settings:
-    # parse_obj runs BaseSettings.__init__ (environment, .env) and tells the type checker that
-    # every field has its default (pydantic 1's mypy plugin crashes current mypy).
-    return Settings.parse_obj({})
+    key = _sources_key()
+    found = _cache.get(key)
+    if found is None:
+        _cache.clear()
+        # parse_obj runs BaseSettings.__init__ (environment, .env) and tells the type checker
+        # that every field has its default (pydantic 1's mypy plugin crashes current mypy).
+        found = _cache[key] = Settings.parse_obj({})
+    return found
+
+
+def _sources_key() -> tuple[Any, ...]:
+    """What the settings are read from: the variables, and `.env`'s modification time."""
+    env_file = Path(str(Settings.__config__.env_file))
+    try:
+        stamp: float | None = env_file.stat().st_mtime_ns
+    except OSError:
+        stamp = None
+    return (stamp, *(os.environ.get(name.upper()) for name in Settings.__fields__))
 
 
 def database_url() -> str:

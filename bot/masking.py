@@ -9,12 +9,11 @@ every record of a logging handler (installed on the root handlers by the Rasa se
 from __future__ import annotations
 
 import logging
-import os
 import re
 
+from bot.config import settings
+
 MASK = "***"
-# Environment variables whose value is a secret as a whole (URLs are handled by the pattern below).
-SECRET_VARIABLES = ("RASA_API_TOKEN",)
 _URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@'\"]*:)[^@\s/'\"]+(?=@)")
 _SECRET_PARAMETER = re.compile(r"(?i)(?P<head>\b(?:token|password|passwd|secret)=)[^&\s'\"]+")
 
@@ -23,11 +22,16 @@ def mask_secrets(text: str) -> str:
     """`text` with URL passwords, secret parameters and secret variables' values masked."""
     text = _URL_PASSWORD.sub(lambda match: match["head"] + MASK, text)
     text = _SECRET_PARAMETER.sub(lambda match: match["head"] + MASK, text)
-    for name in SECRET_VARIABLES:
-        value = os.environ.get(name)
-        if value and len(value) >= 4:  # a very short value would mask ordinary words
+    for value in _secret_values():
+        if len(value) >= 4:  # a very short value would mask ordinary words
             text = text.replace(value, MASK)
     return text
+
+
+def _secret_values() -> list[str]:
+    """The settings whose value is a secret as a whole (URLs are handled by the patterns)."""
+    secret = settings().rasa_api_token.get_secret_value()
+    return [secret] if secret else []
 
 
 class MaskingFilter(logging.Filter):

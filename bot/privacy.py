@@ -15,31 +15,28 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from bot.config import tracker_db_url
+from bot.config import settings, tracker_db_url
 from bot.masking import mask_secrets
 from bot.tracker_db import EVENTS, has_events_table, tracker_engine
 
 logger = logging.getLogger(__name__)
-DEFAULT_RETENTION_DAYS = 90
-DEFAULT_PURGE_INTERVAL_HOURS = 6.0
 # Key of the PostgreSQL advisory lock held by the purging server ("SPIEPURG" in ASCII).
 PURGE_LOCK_KEY = 0x5350_4945_5055_5247
 
 
 def retention_days() -> float:
-    return float(os.environ.get("CONVERSATION_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS)
+    return settings().conversation_retention_days
 
 
 def purge_interval_hours() -> float:
     """Hours between two purges while the assistant runs; 0 turns the schedule off."""
-    return float(os.environ.get("PURGE_INTERVAL_HOURS") or DEFAULT_PURGE_INTERVAL_HOURS)
+    return settings().purge_interval_hours
 
 
 @dataclass(frozen=True)
@@ -166,7 +163,7 @@ def _cli_purge(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     privacy = subparsers.add_parser("privacy", help="Données personnelles.")
     commands = privacy.add_subparsers(dest="privacy_command", required=True)
     purge = commands.add_parser("purge", help="Supprime les messages anciens.")
@@ -174,7 +171,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--older-than",
         type=float,
         metavar="DAYS",
-        help=f"jours (défaut : CONVERSATION_RETENTION_DAYS ou {DEFAULT_RETENTION_DAYS})",
+        help="jours (défaut : CONVERSATION_RETENTION_DAYS, voir bot/config.py)",
     )
     purge.add_argument("--db-url", help="tracker store (défaut : TRACKER_DB_URL)")
     purge.set_defaults(func=_cli_purge)

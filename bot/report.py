@@ -509,7 +509,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("report", help="rapport HTML d'utilisation (tracker store)")
     parser.add_argument("--db-url", default=None, help="défaut : TRACKER_DB_URL ou var/tracker.db")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)

@@ -8,12 +8,9 @@ reader and the purge must set the same search path, or they would look in `publi
 
 from __future__ import annotations
 
-import os
-
 import sqlalchemy as sa
 
-# The environment variable Rasa reads (rasa.core.constants.POSTGRESQL_SCHEMA; bot never imports rasa).
-POSTGRESQL_SCHEMA = "POSTGRESQL_SCHEMA"
+from bot.config import settings
 
 # The columns of Rasa's SQLTrackerStore.SQLEvent that `bot` reads or filters on.
 EVENTS = sa.Table(
@@ -28,7 +25,8 @@ EVENTS = sa.Table(
 
 
 def is_postgresql(db_url: str) -> bool:
-    return sa.engine.make_url(normalized_url(db_url)).get_backend_name() == "postgresql"
+    backend: str = sa.engine.make_url(normalized_url(db_url)).get_backend_name()
+    return backend == "postgresql"
 
 
 def normalized_url(db_url: str) -> str:
@@ -41,7 +39,7 @@ def normalized_url(db_url: str) -> str:
 def tracker_engine(db_url: str) -> sa.engine.Engine:
     """An engine on the tracker store, in Rasa's schema (`POSTGRESQL_SCHEMA`) when one is set."""
     db_url = normalized_url(db_url)
-    schema = os.environ.get(POSTGRESQL_SCHEMA)
+    schema = settings().postgresql_schema
     if schema and is_postgresql(db_url):
         return sa.create_engine(
             db_url, future=True, connect_args={"options": f"-csearch_path={schema}"}
@@ -54,6 +52,6 @@ def has_events_table(engine: sa.engine.Engine) -> bool:
     with engine.connect() as connection:
         inspector = sa.inspect(connection)
         if engine.dialect.name != "postgresql":
-            return inspector.has_table("events")
+            return bool(inspector.has_table("events"))
         schema = connection.execute(sa.text("SELECT current_schema()")).scalar()
-        return schema is not None and inspector.has_table("events", schema=schema)
+        return schema is not None and bool(inspector.has_table("events", schema=schema))

@@ -10,11 +10,12 @@ launcher's arguments), and the API accepts the token only in a header,
 from __future__ import annotations
 
 import hmac
-import os
 import sys
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+
+from bot.config import settings
 
 API_TOKEN_VARIABLE = "RASA_API_TOKEN"
 UNAUTHORIZED = "Accès refusé : en-tête « Authorization: Bearer <jeton> » absent ou jeton invalide."
@@ -52,7 +53,7 @@ def rasa_arguments(arguments: list[str], token: str | None) -> list[str]:
 
 
 def main() -> None:
-    token = os.environ.get(API_TOKEN_VARIABLE) or None
+    token = settings().rasa_api_token.get_secret_value() or None
     if token:
         import rasa.server
 

@@ -8,7 +8,6 @@ masks secrets in the server's log lines (bot/masking.py).
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,7 +17,7 @@ from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore
 from sqlalchemy.engine import make_url
 
-from bot.config import tracker_db_url
+from bot.config import settings, tracker_db_url
 from bot.masking import install_masking_filter, mask_secrets
 from bot.privacy import start_retention_schedule
 
@@ -71,7 +70,7 @@ def _redis_lock_store(url: str) -> RedisLockStore:
         username=parts.username,
         password=parts.password,
         use_ssl=parts.scheme == "rediss",
-        key_prefix=os.environ.get("REDIS_KEY_PREFIX") or None,
+        key_prefix=settings().redis_key_prefix or None,
     )
 
 
@@ -79,7 +78,7 @@ class EnvLockStore(LockStore):
     """Redis lock store when `REDIS_URL` is set (several servers), in-memory otherwise."""
 
     def __init__(self, endpoint_config: Any = None) -> None:
-        url = os.environ.get("REDIS_URL")
+        url = settings().redis_url.get_secret_value()
         self._store: LockStore = _redis_lock_store(url) if url else InMemoryLockStore()
         logger.info("Lock store: %s", "Redis" if url else "in-memory (one server only)")
         super().__init__()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
 
-from bot.config import Settings, settings
+from bot import PROJECT_DIR
+from bot.config import Settings, allowed_origins, settings
 
 
 def test_defaults_when_nothing_is_set(monkeypatch: pytest.MonkeyPatch):
@@ -45,3 +47,35 @@ def test_secrets_are_not_shown_in_the_settings(monkeypatch: pytest.MonkeyPatch):
     shown = repr(settings()) + str(settings())
     assert "s3cret" not in shown and "t0ken" not in shown
     assert settings().redis_url.get_secret_value().endswith("/1")
+
+
+def readme_settings_table() -> dict[str, str]:
+    """The rows of the README's settings table: variable → the row's text."""
+    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Configuration (variables d'environnement)", 1)[1].split("\n## ", 1)[
+        0
+    ]
+    rows: dict[str, str] = {}
+    for line in section.splitlines():
+        cells = line.split(" | ")
+        if line.startswith("| `"):
+            for name in re.findall(r"`([A-Z_]+)`", cells[0]):
+                rows[name] = line
+    return rows
+
+
+def test_the_readme_table_lists_every_setting_with_its_default():
+    rows = readme_settings_table()
+    assert set(rows) == {name.upper() for name in Settings.__fields__}
+    for name, field in Settings.__fields__.items():
+        if isinstance(field.default, int | float) and not isinstance(field.default, bool):
+            default = f"{field.default:g}"
+            assert default in rows[name.upper()], f"{name.upper()}: README does not say {default}"
+
+
+def test_the_default_origins_are_the_demo_pages(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("ALLOWED_ORIGINS", raising=False)
+    monkeypatch.setenv("WEB_PORT", "8181")
+    assert allowed_origins() == ["http://127.0.0.1:8181", "http://localhost:8181"]
+    monkeypatch.setenv("ALLOWED_ORIGINS", "https://www.allier.fr  https://dreets.example")
+    assert allowed_origins() == ["https://www.allier.fr", "https://dreets.example"]
