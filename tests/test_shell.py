@@ -44,10 +44,10 @@ def test_make_shell_answers_questions(tmp_path):
     try:
         session.expect("Your input ->")
         session.sendline("c'est quoi le SPIE ?")
-        session.expect("parcours personnalisé", timeout=60)
+        session.expect(r"parcours\s+personnalisé", timeout=60)  # answers are wrapped
         session.expect("Your input ->")
         session.sendline("c'est quand la date limite ?")
-        session.expect("11 octobre 2021", timeout=60)
+        session.expect(r"11\s+octobre\s+2021", timeout=60)
         session.expect("Your input ->")
         session.sendline("/stop")
         session.expect(pexpect.EOF, timeout=60)
