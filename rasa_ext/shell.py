@@ -26,6 +26,7 @@ from rasa.shared.utils.io import bcolors
 
 CHOICE_PROMPT = "Choisissez une réponse :"
 FREE_TEXT_CHOICE = "Écrire un autre message…"
+CHOICE_HINT = "(flèches ↑ ↓, puis Entrée)"  # questionary's own is in English
 BOT_COLOR = bcolors.OKBLUE
 # Rasa's own colours for the select (prompt, choices, chosen answer).
 SELECT_STYLE = Style([("qmark", "#6d91d3"), ("", "#6d91d3"), ("answer", "#b373d6")])
@@ -61,7 +62,7 @@ def button_lines(buttons: list[dict[str, Any]]) -> list[str]:
 
 def button_question(buttons: list[dict[str, Any]]) -> questionary.Question:
     choices = [*button_lines(buttons), FREE_TEXT_CHOICE]
-    return questionary.select(CHOICE_PROMPT, choices, style=SELECT_STYLE)
+    return questionary.select(CHOICE_PROMPT, choices, style=SELECT_STYLE, instruction=CHOICE_HINT)
 
 
 class TurnPrinter:

@@ -128,7 +128,7 @@ def check_whole_answer(window: Tmux, columns: int) -> None:
     select = next(i for i, line in enumerate(screen) if shell.CHOICE_PROMPT in line)
     choices = "\n".join(screen[select:])
     assert all(title in choices for title in titles), choices
-    assert shell.FREE_TEXT_CHOICE in choices
+    assert shell.FREE_TEXT_CHOICE in choices and shell.CHOICE_HINT in choices
 
 
 def test_make_shell_screen_then_closing_the_terminal_stops_everything(tmp_path, terminal):
