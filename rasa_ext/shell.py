@@ -96,9 +96,21 @@ class TurnPrinter:
         self.pending_buttons = buttons
 
 
+async def payload_from_button_question(question: questionary.Question) -> str | None:
+    """The payload of the chosen button, as Rasa reads it, or None when the select is left with
+    Ctrl-C: the shell then ends, as Ctrl-C at the text prompt does. (Rasa's own crashes on None,
+    leaving the console dead and `make shell` hanging.)"""
+    answer = await question.ask_async()
+    if answer is None or answer == cli_utils.FREE_TEXT_INPUT_PROMPT:
+        return answer
+    return answer[answer.rfind("(") + 1 : answer.rfind(")")]
+
+
 def install() -> None:
-    """Replaces the console's bot-output rendering (looked up by Rasa at each call)."""
+    """Replaces the console's bot-output rendering and button reading (looked up by Rasa at
+    each call)."""
     console._print_bot_output = TurnPrinter()
+    cli_utils.payload_from_button_question = payload_from_button_question
     # Rasa compares the chosen line with this constant to offer free text instead of a payload.
     cli_utils.FREE_TEXT_INPUT_PROMPT = FREE_TEXT_CHOICE
 

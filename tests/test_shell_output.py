@@ -16,7 +16,7 @@ from bot.knowledge import closed_call_note
 from rasa_ext import shell
 from tests.terminal import domain_answer, words
 
-DOWN, ENTER = "\x1b[B", "\r"
+DOWN, ENTER, CTRL_C = "\x1b[B", "\r", "\x03"
 
 
 @pytest.fixture
@@ -24,6 +24,9 @@ def printer(monkeypatch: pytest.MonkeyPatch) -> None:
     """shell.install() for one test: Rasa's console restored afterwards."""
     monkeypatch.setattr(console, "_print_bot_output", console._print_bot_output)
     monkeypatch.setattr(cli_utils, "FREE_TEXT_INPUT_PROMPT", cli_utils.FREE_TEXT_INPUT_PROMPT)
+    monkeypatch.setattr(
+        cli_utils, "payload_from_button_question", cli_utils.payload_from_button_question
+    )
     monkeypatch.setattr(shell, "terminal_width", lambda: 80)
     shell.install()
 
@@ -88,3 +91,8 @@ def test_turn_without_buttons_asks_for_free_text(printer, capsys) -> None:
     typed = play_turn([{"text": "Bonjour."}], "merci" + ENTER)
     assert typed == "merci"
     assert "Bonjour." in capsys.readouterr().out
+
+
+def test_ctrl_c_in_the_buttons_ends_the_shell(printer) -> None:
+    """None is what makes Rasa's console stop (as Ctrl-C at the text prompt does), not a crash."""
+    assert play_turn(who_can_apply_turn(), CTRL_C) is None
