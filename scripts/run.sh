@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make run / make shell: install, train if needed, start the action server, the demo pages and
-# Rasa (REST + socket.io) — or `rasa shell` — in the foreground; Ctrl-C stops everything.
+# Rasa (REST + socket.io) — or `rasa shell` — in the foreground; Ctrl-C, or closing the terminal
+# (SIGHUP), stops everything.
 source "$(dirname "$0")/common.sh"
 MODE="${1:-server}"   # server | shell
 
@@ -16,15 +17,62 @@ ensure_model
 ensure_database
 # Retention: the Rasa server's tracker store purges old events at start and every PURGE_INTERVAL_HOURS.
 
-children=()
+children=()  # background processes started here (servers, rasa shell)
+watcher=""   # the terminal watcher, see watch_terminal
+
+# The given pids and all their descendants (a child's own children must stop too).
+process_tree() {
+  local table pid ppid i=0 found=("$@")
+  table="$(ps -e -o pid= -o ppid=)"
+  while ((i < ${#found[@]})); do
+    while read -r pid ppid; do
+      if [ "$ppid" = "${found[i]}" ]; then found+=("$pid"); fi
+    done <<<"$table"
+    i=$((i + 1))
+  done
+  echo "${found[@]}"
+}
+
+any_alive() {
+  local pid
+  for pid in "$@"; do if kill -0 "$pid" 2>/dev/null; then return 0; fi; done
+  return 1
+}
+
+# SIGTERM to every process started here, then SIGKILL to those still there after $1 seconds (10 by
+# default): a child may ignore signals or be busy loading the model, and rasa shell, at its prompt,
+# takes 10 s to stop on SIGTERM (measured).
 cleanup() {
-  trap - EXIT INT TERM
-  for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done
+  trap - EXIT
+  trap '' INT TERM HUP  # a second signal (Ctrl-C again, the terminal's SIGHUP) must not cut this short
+  local grace="${1:-10}" pids i
+  read -r -a pids <<<"$(process_tree "${children[@]}" $watcher)"
+  if ((${#pids[@]} == 0)); then return 0; fi
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  for ((i = 0; i < grace * 4; i++)); do
+    any_alive "${pids[@]}" || break
+    sleep 0.25
+  done
+  kill -KILL "${pids[@]}" 2>/dev/null || true
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
 # Ctrl-C may come while waiting for a server to start: stop everything and leave, not go on waiting.
 trap 'cleanup; exit 130' INT TERM
+# The terminal is gone: nobody is left to see a graceful stop; free the memory and ports at once.
+trap 'cleanup 2; exit 129' HUP
+
+# Closing the terminal sends SIGHUP to its session leader only; when that is make itself or
+# `sh -c` (a tmux pane, an IDE's task), this script and its children get no signal at all. So
+# watch the terminal: once it is gone (/dev/tty can no longer be opened), act as on SIGHUP.
+watch_terminal() {
+  while { : </dev/tty; } 2>/dev/null; do sleep 1; done
+  kill -HUP $$
+}
+if { : </dev/tty; } 2>/dev/null; then
+  watch_terminal &
+  watcher=$!
+fi
 
 say "Serveur d'actions sur le port $ACTIONS_PORT"
 "$VENV/bin/rasa" run actions --actions actions --port "$ACTIONS_PORT" &
@@ -33,7 +81,11 @@ wait_for "http://127.0.0.1:$ACTIONS_PORT/health" 120 "Le serveur d'actions"
 
 if [ "$MODE" = shell ]; then
   say "rasa shell (tapez /stop pour quitter)"
-  "$VENV/bin/rasa" shell --model "$MODEL" --endpoints endpoints.yml
+  # rasa shell, every answer shown whole (rasa_ext/shell.py). In the background, keeping the
+  # terminal as its input, so that a signal's trap runs at once rather than when it ends.
+  "$PY" -m rasa_ext.shell --model "$MODEL" --endpoints endpoints.yml --port "$RASA_PORT" <&0 &
+  children+=($!)
+  wait "$!"
   exit 0
 fi
 

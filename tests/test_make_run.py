@@ -1,5 +1,6 @@
 """`make run` as a user starts it: answers over REST, serves the demo pages, allows only the
-configured origins (CORS), keeps Rasa's HTTP API off, and Ctrl-C stops everything it started."""
+configured origins (CORS), keeps Rasa's HTTP API off, and Ctrl-C or closing its terminal
+(SIGHUP) stops everything it started."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import urllib.request
 import pytest
 
 from tests.servers import ROOT, free_port, post_json, texts, wait_until_up
+from tests.terminal import command_lines, process_tree, terminal_window, wait_all_gone
 
 pytestmark = pytest.mark.server
 
@@ -23,8 +25,11 @@ def preflight(url: str, origin: str) -> dict[str, str]:
     request = urllib.request.Request(
         url,
         method="OPTIONS",
-        headers={"Origin": origin, "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "content-type"},
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -55,13 +60,21 @@ def test_make_run_serves_then_stops_cleanly(tmp_path):
     )
     env.pop("RASA_API_TOKEN", None)
     log = (tmp_path / "run.log").open("wb")
-    run = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=log,
-                           stderr=subprocess.STDOUT, start_new_session=True)
+    run = subprocess.Popen(
+        ["make", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{rasa_port}"
     try:
         wait_until_up(f"{base}/webhooks/rest/", 600, run)
-        status, replies = post_json(f"{base}/webhooks/rest/webhook",
-                                    {"sender": "make-run", "message": "Qui peut candidater ?"})
+        status, replies = post_json(
+            f"{base}/webhooks/rest/webhook",
+            {"sender": "make-run", "message": "Qui peut candidater ?"},
+        )
         assert status == 200 and "conseil départemental" in texts(replies)
 
         webhook = f"{base}/webhooks/rest/webhook"
@@ -80,3 +93,34 @@ def test_make_run_serves_then_stops_cleanly(tmp_path):
     time.sleep(1)
     leftovers = subprocess.run(["pgrep", "-g", str(run.pid)], capture_output=True, text=True)
     assert leftovers.stdout.strip() == "", "processes left running after Ctrl-C"
+
+
+def test_make_run_stops_everything_when_its_terminal_is_closed(tmp_path):
+    """The window where `make run` runs is closed (tmux kill-server: SIGHUP to the terminal's
+    session leader, `make` here, and to it only): no server it started is left."""
+    rasa_port, actions_port, web_port = free_port(), free_port(), free_port()
+    env = {
+        "RASA_PORT": str(rasa_port),
+        "ACTIONS_PORT": str(actions_port),
+        "WEB_PORT": str(web_port),
+        "TRACKER_DB_URL": f"sqlite:///{tmp_path / 'tracker.db'}",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'spie.db'}",
+        "VENV": str(ROOT / ".venv"),
+    }
+    with terminal_window(tmp_path) as window:
+        window.start(["make", "run"], env, ROOT, (100, 30))
+        window.wait_for("L'assistant est prêt", 600)
+        status, replies = post_json(
+            f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook",
+            {"sender": "make-run-hup", "message": "Qui peut candidater ?"},
+        )
+        assert status == 200 and "conseil départemental" in texts(replies)
+
+        started = process_tree(window.pane_pid())
+        window.started.update(started)
+        commands = command_lines(started)
+        for server in ("rasa run --model", "rasa run actions", "bot.cli web serve"):
+            assert any(server in line for line in commands), (server, commands)
+        window.kill_server()
+        seconds = wait_all_gone(started, [rasa_port, actions_port, web_port], timeout=15)
+        print(f"everything stopped {seconds:.1f} s after the terminal was closed")
