@@ -6,8 +6,8 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-from bot.place_answers import MENTION_SEPARATOR
-from bot.topics import Topic, load_topics
+from bot.knowledge.topics import Topic, load_topics
+from bot.places.answers import MENTION_SEPARATOR
 
 PLACE, CHOICE, TOPIC, SUBJECT = "place", "choice", "topic", "subject"
 

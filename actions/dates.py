@@ -5,7 +5,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.knowledge import dates_answer
+from bot.knowledge.facts import dates_answer
 
 
 class ActionAnswerDates(Action):

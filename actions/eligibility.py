@@ -1,4 +1,4 @@
-"""The eligibility self-test: a Rasa form whose questions and rules live in bot/eligibility.py."""
+"""The eligibility self-test: a Rasa form whose questions and rules live in bot/eligibility/rules.py."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import button_choice, place_mention, topic_payload
-from bot import eligibility, place_answers
-from bot.eligibility import DONT_KNOW
-from bot.knowledge import today
+from bot.eligibility import rules as eligibility
+from bot.eligibility.rules import DONT_KNOW
+from bot.knowledge.facts import today
+from bot.places import answers as place_answers
 
 FORM = "eligibility_form"
 CHOICE = "choice"

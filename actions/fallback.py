@@ -8,12 +8,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import buttons, latest_text, written_text
 from actions.topics import utter_faq
-from bot.knowledge import dates_answer
-from bot.message_focus import is_follow_up, says_goodbye
-from bot.place_answers import ASK_PLACE, contact_reply
-from bot.subjects import load_subjects
+from bot.knowledge.facts import dates_answer
+from bot.knowledge.topics import UNCLEAR_MESSAGE, closest_topics
+from bot.places.answers import ASK_PLACE, contact_reply
 from bot.text import is_noise
-from bot.topics import UNCLEAR_MESSAGE, closest_topics
+from bot.understanding.message_focus import is_follow_up, says_goodbye
+from bot.understanding.subjects import load_subjects
 
 IGNORED_INTENTS = {"nlu_fallback", "faq"}
 

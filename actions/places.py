@@ -15,10 +15,10 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import place_mention
-from bot.knowledge import closed_call_note
-from bot.place_answers import PlaceReply, contact_reply, territory_status_reply
-from bot.resolver import get_resolver
-from bot.store import StoreUnavailable
+from bot.knowledge.facts import closed_call_note
+from bot.places.answers import PlaceReply, contact_reply, territory_status_reply
+from bot.places.resolver import get_resolver
+from bot.places.store import StoreUnavailable
 
 
 def relay(reply: PlaceReply, dispatcher: CollectingDispatcher) -> list[EventType]:

@@ -11,9 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import SUBJECT, TOPIC, buttons, latest_entity
 from actions.places import ActionContact, ActionTerritoryStatus
-from bot.knowledge import closed_call_note, facts
-from bot.subjects import load_subjects
-from bot.topics import closest_topics, not_in_sources_message
+from bot.knowledge.facts import closed_call_note, facts
+from bot.knowledge.topics import closest_topics, not_in_sources_message
+from bot.understanding.subjects import load_subjects
 
 PLACE_ACTIONS = {ActionContact().name(), ActionTerritoryStatus().name()}
 

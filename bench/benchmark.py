@@ -48,8 +48,8 @@ if str(ROOT) not in sys.path:
 
 import aiohttp  # noqa: E402
 
-from bot.nlu_gate import evaluate, load_scores  # noqa: E402
-from bot.templating import render  # noqa: E402
+from bot.staff.nlu_gate import evaluate, load_scores  # noqa: E402
+from bot.staff.templating import render  # noqa: E402
 from tests.servers import Assistant, Process  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent

@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.resolver import PlaceResolver  # noqa: E402
-from bot.store import PlaceData, Store, build_database  # noqa: E402
+from bot.places.resolver import PlaceResolver  # noqa: E402
+from bot.places.store import PlaceData, Store, build_database  # noqa: E402
 
 SENTENCES = (
     "qui contacter dans {dep} ?",

@@ -13,13 +13,13 @@ from collections.abc import Sequence
 
 # Modules that contribute sub-commands.
 COMMAND_MODULES = (
-    "bot.store",
-    "bot.contacts",
-    "bot.privacy",
-    "bot.faq_sheet",
-    "bot.report",
-    "bot.nlu_gate",
-    "bot.webserver",
+    "bot.places.store",
+    "bot.contacts.cards",
+    "bot.conversations.privacy",
+    "bot.staff.faq_sheet",
+    "bot.staff.report",
+    "bot.staff.nlu_gate",
+    "bot.demo.webserver",
 )
 
 

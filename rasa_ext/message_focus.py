@@ -1,9 +1,9 @@
 """NLU component: the classifiers read the question, not the greeting, introduction or signature.
 
-First in the pipeline. When `bot.message_focus.focus` finds the question part of a long message,
+First in the pipeline. When `bot.understanding.message_focus.focus` finds the question part of a long message,
 the component keeps the message as written in `original_text` (the place reader and the actions
 use it) and gives the question part to the featurizers and classifiers, texting spellings read as
-ordinary words (`bot.spelling`: « ki pe candidaté » → « qui peut candidaté »). Training data is left as it
+ordinary words (`bot.understanding.spelling`: « ki pe candidaté » → « qui peut candidaté »). Training data is left as it
 is. The tracker always stores the text as the user wrote it.
 """
 
@@ -19,8 +19,8 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.message_focus import focus
-from bot.spelling import standard_spelling
+from bot.understanding.message_focus import focus
+from bot.understanding.spelling import standard_spelling
 
 ORIGINAL_TEXT = "original_text"
 OTHER_QUESTIONS = "other_questions"

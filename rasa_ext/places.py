@@ -38,11 +38,11 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.message_focus import signature_start
-from bot.resolver import PlaceResolver, is_place_message
-from bot.store import place_data_from_files
-from bot.subjects import load_subjects, words_of
+from bot.places.resolver import PlaceResolver, is_place_message
+from bot.places.store import place_data_from_files
 from bot.text import fold
+from bot.understanding.message_focus import signature_start
+from bot.understanding.subjects import load_subjects, words_of
 from rasa_ext.message_focus import ORIGINAL_TEXT
 from rasa_ext.overrides import override_intent
 

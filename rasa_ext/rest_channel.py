@@ -29,8 +29,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.config import max_message_chars
-from bot.message_focus import focus
 from bot.text import clean_user_text
+from bot.understanding.message_focus import focus
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Tracker and lock stores configured from environment URLs (see README, "Configuration").
 
 The tracker store is the one object every Rasa server builds at start-up from endpoints.yml, in
-`make run` and in `make cluster` alike: it also starts the retention schedule (bot/privacy.py) and
+`make run` and in `make cluster` alike: it also starts the retention schedule (bot/conversations/privacy.py) and
 masks secrets in the server's log lines (bot/masking.py).
 """
 
@@ -18,8 +18,8 @@ from rasa.core.tracker_store import SQLTrackerStore
 from sqlalchemy.engine import make_url
 
 from bot.config import settings, tracker_db_url
+from bot.conversations.privacy import start_retention_schedule
 from bot.masking import install_masking_filter, mask_secrets
-from bot.privacy import start_retention_schedule
 
 logger = logging.getLogger(__name__)
 

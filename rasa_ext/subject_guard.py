@@ -1,6 +1,6 @@
 """NLU component: an answer is given only when the message is about that answer's subject.
 
-After the classifiers, it reads the message with `bot.subjects`: a message about an in-domain
+After the classifiers, it reads the message with `bot.understanding.subjects`: a message about an in-domain
 subject that no source covers (money, dossier templates, signatures, jury, next calls…) and that
 shows nothing of the chosen answer's subject becomes `not_in_sources`, with the subject as an
 entity, so that the assistant says honestly that the AMI page does not say and who can help.
@@ -26,7 +26,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.subjects import load_subjects
+from bot.understanding.subjects import load_subjects
 from rasa_ext.overrides import override_intent, set_whole_message_entity
 
 NOT_IN_SOURCES = "not_in_sources"

@@ -61,7 +61,7 @@ training_fingerprint() {
   # message classifier keeps a vocabulary). The components that only overrule at inference
   # (places, subject_guard, overrides) and the channels and stores take effect without retraining.
   (cd "$ROOT" && cat config.yml domain.yml rasa_ext/message_focus.py rasa_ext/unclear_message.py \
-    bot/message_focus.py bot/spelling.py bot/data/spelling.yml bot/text.py \
+    bot/understanding/message_focus.py bot/understanding/spelling.py bot/data/spelling.yml bot/text.py \
     $(find data -name '*.yml' | sort) | sha256sum | cut -c1-16)
 }
 

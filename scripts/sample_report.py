@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.report import write_report  # noqa: E402
+from bot.staff.report import write_report  # noqa: E402
 from tests.servers import Assistant  # noqa: E402
 
 ELIGIBLE = ["suis-je éligible ?", "Le conseil départemental", "oui", "passer",

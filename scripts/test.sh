@@ -18,7 +18,7 @@ ensure_model
 say "Modèle prêt en $(( $(date +%s) - start )) s"
 
 bash "$ROOT/scripts/rasa_test_report.sh"
-# Fails below macro-F1 0.95 or any intent below 0.85 (bot/nlu_gate.py); prints the figures.
+# Fails below macro-F1 0.95 or any intent below 0.85 (bot/staff/nlu_gate.py); prints the figures.
 say "Qualité NLU sur le jeu réservé (macro-F1 ≥ 0,95, chaque intention ≥ 0,85)"
 "$PY" -m bot.cli nlu-gate results/nlu
 

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from bot.resolver import PlaceResolver
-from bot.store import Store, build_database, dispose_engines, service_updates_table
+from bot.places.resolver import PlaceResolver
+from bot.places.store import Store, build_database, dispose_engines, service_updates_table
 from tests.pg import temporary_database
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from bot import PROJECT_DIR
-from bot.knowledge import fill_facts
+from bot.knowledge.facts import fill_facts
 
 
 def domain_answer(response: str) -> tuple[str, list[str]]:

@@ -26,9 +26,9 @@ from actions.eligibility import (
 )
 from actions.places import ActionContact, ActionTerritoryStatus
 from bot import DATA_DIR, PROJECT_DIR
-from bot.eligibility import load_rules
-from bot.knowledge import french_date, load_call
-from bot.place_answers import PlaceReply
+from bot.eligibility.rules import load_rules
+from bot.knowledge.facts import french_date, load_call
+from bot.places.answers import PlaceReply
 
 pytest_plugins = ["tests.conftest_db"]
 

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.cli import main as cli_main
-from bot.contacts import (
+from bot.contacts.cards import (
     ANNUAIRE_URL,
     contact_card,
     export_contacts,
@@ -20,7 +20,7 @@ from bot.contacts import (
     region_card,
     spie_status,
 )
-from bot.store import Store
+from bot.places.store import Store
 
 pytest_plugins = ["tests.conftest_db"]
 

@@ -5,7 +5,7 @@ import itertools
 
 import pytest
 
-from bot import eligibility as el
+from bot.eligibility import rules as el
 
 RULES = el.load_rules()
 STRUCTURES = ("conseil_departemental", "acteur_insertion_emploi", "autre")

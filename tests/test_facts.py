@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from bot import PROJECT_DIR
-from bot.knowledge import FACT_PLACEHOLDER, facts, fill_facts
+from bot.knowledge.facts import FACT_PLACEHOLDER, facts, fill_facts
 
 FACTS = facts()
 COUNT_WORDS = r"(?:territoires?|projets?|expérimentations?|de plus)"
@@ -102,7 +102,7 @@ def test_every_placeholder_of_an_answer_is_a_known_fact():
 
 
 def test_a_changed_fact_reaches_the_answers(tmp_path: Path):
-    from bot.knowledge import CALL_FILE, load_call
+    from bot.knowledge.facts import CALL_FILE, load_call
 
     changed = CALL_FILE.read_text(encoding="utf-8").replace("retained: 34", "retained: 36")
     (tmp_path / "call.yml").write_text(changed, encoding="utf-8")

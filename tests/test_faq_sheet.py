@@ -10,7 +10,8 @@ import yaml
 from markupsafe import escape
 
 from bot import PROJECT_DIR, cli
-from bot.faq_sheet import (
+from bot.knowledge.facts import fill_facts
+from bot.staff.faq_sheet import (
     Entry,
     as_title,
     build_sheet,
@@ -20,7 +21,6 @@ from bot.faq_sheet import (
     render_html,
     render_markdown,
 )
-from bot.knowledge import fill_facts
 
 FIXTURE = Path(__file__).parent / "fixtures" / "faq_project"
 SAMPLES = {
@@ -211,7 +211,7 @@ def test_real_project_examples_match_rasa() -> None:
 def test_real_project_answers_exist(real_entries: dict[str, Entry]) -> None:
     missing = [e.intent for e in real_entries.values() if any("absente" in t for t in texts(e))]
     assert missing == []
-    samples = load_samples()  # bot.answers.SAMPLES once the lead adds it
+    samples = load_samples()  # bot.staff.sample_answers.SAMPLES once the lead adds it
     for entry in real_entries.values():
         for action in set(entry.answered_by) & set(samples):
             assert f"réponse calculée par l'action {action}" not in texts(entry), entry.intent

@@ -3,7 +3,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge import dates_answer, deadline_status, french_date, is_open, load_call, today
+from bot.knowledge.facts import (
+    dates_answer,
+    deadline_status,
+    french_date,
+    is_open,
+    load_call,
+    today,
+)
 
 CALL = load_call()
 

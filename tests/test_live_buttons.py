@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot import eligibility
-from bot.topics import load_topics
+from bot.eligibility import rules as eligibility
+from bot.knowledge.topics import load_topics
 from tests.servers import Assistant, texts
 
 pytestmark = pytest.mark.server

@@ -10,7 +10,7 @@ import pytest
 from rasa.shared.core.domain import Domain
 
 from bot.masking import MASK, MaskingFilter, mask_secrets
-from bot.store import safe_url
+from bot.places.store import safe_url
 from rasa_ext.stores import UrlSQLTrackerStore, _redis_lock_store
 from scripts.cluster.topology import Cluster, ClusterError, check_redis
 from tests.servers import ROOT, free_port

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from bot.nlu_gate import evaluate, format_result, load_scores
+from bot.staff.nlu_gate import evaluate, format_result, load_scores
 
 
 def write_reports(tmp_path, intents: dict, selector: dict | None = None):

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from bot import place_answers as pa
-from bot.resolver import clear_resolver_cache
+from bot.places import answers as pa
+from bot.places.resolver import clear_resolver_cache
 
 pytest_plugins = ["tests.conftest_db"]
 

@@ -16,9 +16,9 @@ from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
 
-from bot import privacy
 from bot.cli import main
-from bot.privacy import PURGE_LOCK_KEY, PurgeResult, purge_events
+from bot.conversations import privacy
+from bot.conversations.privacy import PURGE_LOCK_KEY, PurgeResult, purge_events
 from rasa_ext.stores import UrlSQLTrackerStore
 from tests.pg import temporary_database
 

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot import cli
-from bot.report import DayStats, ReportData, compute_report, render_html, topic_of
+from bot.staff.report import DayStats, ReportData, compute_report, render_html, topic_of
 
 PG_ADMIN_URL = "postgresql://root@127.0.0.1:5432/test"
 DOMAIN: dict[str, Any] = {
@@ -312,8 +312,8 @@ def test_postgresql_counts_and_html(pg_url: str) -> None:
 
 
 def test_departement_names_from_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import bot.store
-    from bot.report import store_labeller
+    import bot.places.store
+    from bot.staff.report import store_labeller
 
     class FakeStore:
         def data_version(self) -> str:
@@ -326,7 +326,7 @@ def test_departement_names_from_store(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert store_labeller() is None  # no store file: codes alone, and no file created
     assert not (tmp_path / "absent.db").exists()
     monkeypatch.setenv("DATABASE_URL", "postgresql://root@127.0.0.1:5432/test")
-    monkeypatch.setattr(bot.store, "Store", FakeStore)
+    monkeypatch.setattr(bot.places.store, "Store", FakeStore)
     labeller = store_labeller()
     assert labeller is not None and labeller("03") == "Allier" and labeller("2A") is None
 
@@ -349,8 +349,8 @@ FREE_TEXT_ANSWERS = [
 @pytest.fixture(scope="module")
 def resolver(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The place resolver on a places store built from bot/data (SQLite)."""
-    from bot.resolver import PlaceResolver
-    from bot.store import Store, build_database
+    from bot.places.resolver import PlaceResolver
+    from bot.places.store import Store, build_database
 
     url = f"sqlite:///{tmp_path_factory.mktemp('places') / 'spie.db'}"
     build_database(url)
@@ -368,7 +368,7 @@ def test_free_text_departements_are_counted_by_departement(tmp_path: Path, resol
         asyncio.run(store.save(tracker))
     store.engine.dispose()
 
-    from bot.report import departement_code
+    from bot.staff.report import departement_code
 
     data = compute_report(
         f"sqlite:///{path}",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.resolver import PlaceResolver, Resolution, get_resolver, name_key
+from bot.places.resolver import PlaceResolver, Resolution, get_resolver, name_key
 from bot.text import strip_accents
 
 pytest_plugins = ["tests.conftest_db"]

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pexpect
 import pytest
 
-from bot.knowledge import closed_call_note
+from bot.knowledge.facts import closed_call_note
 from rasa_ext import shell
 from tests.servers import ROOT, free_port
 from tests.terminal import (

@@ -12,7 +12,7 @@ from prompt_toolkit.output import DummyOutput
 from rasa.cli import utils as cli_utils
 from rasa.core.channels import console
 
-from bot.knowledge import closed_call_note
+from bot.knowledge.facts import closed_call_note
 from rasa_ext import shell
 from tests.terminal import domain_answer, words
 

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 
 from bot import PROJECT_DIR
 from bot.cli import main as cli_main
-from bot.contacts import region_card
-from bot.resolver import PlaceResolver
-from bot.store import (
+from bot.contacts.cards import region_card
+from bot.places.resolver import PlaceResolver
+from bot.places.store import (
     ContactUpdate,
     Store,
     StoreUnavailable,
@@ -140,7 +140,7 @@ def test_injection_in_contact_values_is_stored_verbatim(store: Store) -> None:
 def test_unreachable_server_raises_store_unavailable(caplog: pytest.LogCaptureFixture) -> None:
     store = Store("postgresql://root@127.0.0.1:1/nothing")  # nothing listens on port 1
     started = time.perf_counter()
-    with caplog.at_level(logging.ERROR, logger="bot.store"), pytest.raises(StoreUnavailable):
+    with caplog.at_level(logging.ERROR, logger="bot.places.store"), pytest.raises(StoreUnavailable):
         store.departement("03")
     assert time.perf_counter() - started < 10
     assert any("store unavailable" in record.getMessage() for record in caplog.records)
@@ -164,7 +164,7 @@ def test_sqlite_folder_is_created(tmp_path, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_no_engine_at_import_time() -> None:
-    code = "import bot.store, bot.resolver, bot.contacts; print(len(bot.store._engines))"
+    code = "import bot.places.store, bot.places.resolver, bot.contacts.cards; print(len(bot.places.store._engines))"
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, check=True
     )

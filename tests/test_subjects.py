@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from bot import PROJECT_DIR
-from bot.spelling import standard_spelling
-from bot.subjects import load_subjects
+from bot.understanding.spelling import standard_spelling
+from bot.understanding.subjects import load_subjects
 from rasa_ext.subject_guard import SubjectGuard
 
 ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]+\)|\{[^}]+\})")

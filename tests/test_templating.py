@@ -9,10 +9,11 @@ from fnmatch import fnmatch
 import pytest
 import tomli
 
-from bot import PACKAGE_DIR, PROJECT_DIR, faq_sheet, report
-from bot.faq_sheet import Answer, Entry
-from bot.report import DayStats, FallbackMessage, ReportData
-from bot.templating import TEMPLATES_DIR, environment, md_escape, md_fence
+from bot import PACKAGE_DIR, PROJECT_DIR
+from bot.staff import faq_sheet, report
+from bot.staff.faq_sheet import Answer, Entry
+from bot.staff.report import DayStats, FallbackMessage, ReportData
+from bot.staff.templating import TEMPLATES_DIR, environment, md_escape, md_fence
 from tests.bench_results import WORKDIR, benchmark, full_results, partial_results
 
 SCRIPT = "<script>alert('x')</script>"

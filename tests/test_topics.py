@@ -1,5 +1,5 @@
 from actions.fallback import ranked_topic_keys
-from bot.topics import closest_topics, load_topics
+from bot.knowledge.topics import closest_topics, load_topics
 
 
 def test_every_topic_has_a_title_and_payload():

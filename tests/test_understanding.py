@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.message_focus import focus
-from bot.resolver import PlaceResolver, is_place_message, mask_non_places
-from bot.store import place_data_from_files
-from bot.subjects import load_subjects
+from bot.places.resolver import PlaceResolver, is_place_message, mask_non_places
+from bot.places.store import place_data_from_files
+from bot.understanding.message_focus import focus
+from bot.understanding.subjects import load_subjects
 
 _RESOLVER: list[PlaceResolver] = []
 

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from bot import PROJECT_DIR
-from bot.webserver import make_server
+from bot.demo.webserver import make_server
 
 BROWSER_DIR = Path(__file__).resolve().parent
 AXE_PATH = BROWSER_DIR / "node_modules" / "axe-core" / "axe.min.js"
@@ -173,7 +173,7 @@ def rasa_proxy(_proxy: RasaProxy) -> Iterator[RasaProxy]:
 
 @pytest.fixture(scope="session")
 def web_url(_proxy: RasaProxy) -> Iterator[str]:
-    """The project's web server (bot/webserver.py), its demo pages pointed at the proxy."""
+    """The project's web server (bot/demo/webserver.py), its demo pages pointed at the proxy."""
     server = make_server("127.0.0.1", 0, _proxy.url)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -1,4 +1,4 @@
-"""bot/webserver.py without a browser: routes, headers, placeholder, 404, traversal attempts."""
+"""bot/demo/webserver.py without a browser: routes, headers, placeholder, 404, traversal attempts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot import cli
-from bot.webserver import (
+from bot.demo.webserver import (
     PLACEHOLDER,
     WEB_DIR,
     content_security_policy,

@@ -1,6 +1,6 @@
 """The chat widget in a real headless Chromium, on the demo pages, against the real Rasa server.
 
-Every page is served by bot/webserver.py with its strict Content-Security-Policy; each test ends by
+Every page is served by bot/demo/webserver.py with its strict Content-Security-Policy; each test ends by
 checking that no CSP violation, no dialog and no uncaught error happened (except the axe scan,
 which injects axe-core and so runs with CSP bypassed).
 """
@@ -16,7 +16,7 @@ import threading
 import pytest
 from playwright.sync_api import expect
 
-from bot.webserver import WEB_DIR, make_server
+from bot.demo.webserver import WEB_DIR, make_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -320,7 +320,7 @@ def test_server_down_then_back(page_and_probe, web_url, rasa_proxy):
 def test_slow_server_says_so_and_retries(page_and_probe, rasa_proxy, tmp_path):
     page, probe = page_and_probe
     # the DREETS page's snippet with a short timeout (data-timeout), so that the test stays short;
-    # served by bot/webserver.py from a copy of web/ (a routed page would not be a local origin)
+    # served by bot/demo/webserver.py from a copy of web/ (a routed page would not be a local origin)
     (tmp_path / "demo").mkdir()
     for name in ("widget.js", "widget.css"):
         shutil.copy(WEB_DIR / name, tmp_path / name)

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from bot.eligibility import load_rules, numbered_question, required_slots
+from bot.eligibility.rules import load_rules, numbered_question, required_slots
 
 EVAL_DIR = Path(__file__).resolve().parent
 ROOT = EVAL_DIR.parent.parent

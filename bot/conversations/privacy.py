@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from bot.config import settings, tracker_db_url
+from bot.conversations.tracker_db import EVENTS, has_events_table, tracker_engine
 from bot.masking import mask_secrets
-from bot.tracker_db import EVENTS, has_events_table, tracker_engine
 
 logger = logging.getLogger(__name__)
 # Key of the PostgreSQL advisory lock held by the purging server ("SPIEPURG" in ASCII).

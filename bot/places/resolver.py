@@ -35,7 +35,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot import DATA_DIR
-from bot.store import CommuneRow, PlaceData, Store
+from bot.places.store import CommuneRow, PlaceData, Store
 from bot.text import fold
 
 OUTSIDE_FILE = DATA_DIR / "geo" / "outside.yml"

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from bot import DATA_DIR
-from bot.knowledge import Call, deadline_status, fill_facts, french_date, load_call
+from bot.knowledge.facts import Call, deadline_status, fill_facts, french_date, load_call
 from bot.text import fold
 
 RULES_FILE = DATA_DIR / "eligibility.yml"

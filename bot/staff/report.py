@@ -3,7 +3,7 @@
 Rasa 3.6 `SQLTrackerStore` keeps one row per event in table `events`
 (id, sender_id, type_name, timestamp, intent_name, action_name, data = the event's JSON).
 The report is one self-contained HTML file: inline PNG plots (matplotlib, Agg) plus data tables,
-written by the template `bot/templates/report.html` (see `bot.templating`).
+written by the template `bot/templates/report.html` (see `bot.staff.templating`).
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from bot import PROJECT_DIR, config
-from bot.templating import render
-from bot.tracker_db import EVENTS, has_events_table, tracker_engine
+from bot.conversations.tracker_db import EVENTS, has_events_table, tracker_engine
+from bot.staff.templating import render
 
 if TYPE_CHECKING:
-    from bot.resolver import Resolution
+    from bot.places.resolver import Resolution
 
 log = logging.getLogger(__name__)
 
@@ -209,11 +209,11 @@ def _ranked(counter: Counter[str]) -> dict[str, int]:
 
 
 def store_labeller() -> Labeller | None:
-    """Département names from `bot.store` when its database is built (optional)."""
+    """Département names from `bot.places.store` when its database is built (optional)."""
     if _missing_sqlite_file(config.database_url()):
         return None
     try:
-        from bot.store import Store
+        from bot.places.store import Store
 
         store = Store()
         if store.data_version() is None:  # not built
@@ -241,12 +241,12 @@ def departement_code(resolution: Resolution) -> str | None:
 
 
 def store_place_coder() -> PlaceCoder | None:
-    """The place resolver on `bot.store` when its database is built (optional, like the names)."""
+    """The place resolver on `bot.places.store` when its database is built (optional, like the names)."""
     if _missing_sqlite_file(config.database_url()):
         return None
     try:
-        from bot.resolver import PlaceResolver
-        from bot.store import Store
+        from bot.places.resolver import PlaceResolver
+        from bot.places.store import Store
 
         store = Store()
         if store.data_version() is None:  # not built
@@ -297,7 +297,7 @@ def compute_report(
     """All the figures of the report; `days` keeps only the last N days before `now`.
 
     Département answers go through the place resolver (`place_coder`, by default the one of
-    `bot.store` when built) before counting."""
+    `bot.places.store` when built) before counting."""
     zone = local_zone()
     now = (now or datetime.now(timezone.utc)).astimezone(zone)
     since = now - timedelta(days=days) if days else None
@@ -442,7 +442,7 @@ def _counts(
 
 def topic_label(topic: str) -> str:
     """`faq/who_can_apply` → `Qui peut candidater ? (faq/who_can_apply)`."""
-    from bot.faq_sheet import TITLES
+    from bot.staff.faq_sheet import TITLES
 
     return f"{TITLES[topic]} ({topic})" if topic in TITLES else topic
 

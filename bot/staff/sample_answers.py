@@ -9,10 +9,11 @@ from collections.abc import Callable
 
 import yaml
 
-from bot import PROJECT_DIR, eligibility
-from bot.knowledge import dates_answer, fill_facts, today
-from bot.place_answers import contact_reply, territory_status_reply
-from bot.topics import UNCLEAR_MESSAGE, closest_topics
+from bot import PROJECT_DIR
+from bot.eligibility import rules as eligibility
+from bot.knowledge.facts import dates_answer, fill_facts, today
+from bot.knowledge.topics import UNCLEAR_MESSAGE, closest_topics
+from bot.places.answers import contact_reply, territory_status_reply
 
 
 def _greeting() -> tuple[str, str]:

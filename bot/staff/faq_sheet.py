@@ -3,7 +3,7 @@
 Reads the standard Rasa files (`domain.yml`, `data/nlu/*.yml`, `data/rules.yml`,
 `data/stories.yml`) with PyYAML only: no rasa import. A response variation may carry
 `metadata: {source: "...", title: "..."}`; custom actions are sampled through
-`bot.answers.SAMPLES` (action name → function returning (context, answer text)).
+`bot.staff.sample_answers.SAMPLES` (action name → function returning (context, answer text)).
 The pages are written by the templates `bot/templates/faq_sheet.html` and `faq_sheet.md`.
 """
 
@@ -21,8 +21,8 @@ from typing import Any
 import yaml
 
 from bot import PROJECT_DIR
-from bot.knowledge import fill_facts
-from bot.templating import render
+from bot.knowledge.facts import fill_facts
+from bot.staff.templating import render
 
 log = logging.getLogger(__name__)
 
@@ -374,9 +374,9 @@ def build_entry(project: Project, intent: str, samples: Samples) -> Entry:
 
 
 def load_samples() -> Samples:
-    """`bot.answers.SAMPLES`, imported when the sheet is built (it loads the place and contact
+    """`bot.staff.sample_answers.SAMPLES`, imported when the sheet is built (it loads the place and contact
     modules, which the fixture-project tests do not need)."""
-    from bot.answers import SAMPLES
+    from bot.staff.sample_answers import SAMPLES
 
     return SAMPLES
 

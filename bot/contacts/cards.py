@@ -43,8 +43,8 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from bot.knowledge import fill_facts, load_call
-from bot.store import (
+from bot.knowledge.facts import fill_facts, load_call
+from bot.places.store import (
     CONTACT_FIELDS,
     ContactUpdate,
     DepartementRow,

@@ -13,10 +13,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot import contacts
-from bot.knowledge import fill_facts
-from bot.resolver import PlaceCandidate, Resolution, get_resolver
-from bot.store import StoreUnavailable
+from bot.contacts import cards as contacts
+from bot.knowledge.facts import fill_facts
+from bot.places.resolver import PlaceCandidate, Resolution, get_resolver
+from bot.places.store import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 

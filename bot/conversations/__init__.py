@@ -1,0 +1,1 @@
+"""The conversations Rasa stores (tracker store): reading them, and their retention."""

@@ -1,0 +1,1 @@
+"""The demo web server (widget and demo pages), for `make run`."""

@@ -1,0 +1,1 @@
+"""The eligibility self-test: rules from bot/data/eligibility.yml, verdict."""

@@ -1,0 +1,1 @@
+"""Facts of the call: dates, counts, history; `fill_facts` for every answer text."""

@@ -1,0 +1,1 @@
+"""Places: the store (SQLAlchemy), the resolver (free text → département), the place answers."""

@@ -1,0 +1,1 @@
+"""Staff tools (not used while the assistant answers): FAQ sheet, report, NLU gate, templates."""
