@@ -50,8 +50,17 @@ document.addEventListener('securitypolicyviolation', function (e) {
 """
 
 _HOP_BY_HOP = {
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-    "transfer-encoding", "upgrade", "content-length", "server", "date",
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+    "server",
+    "date",
 }
 
 
@@ -68,7 +77,8 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         headers = {
-            k: v for k, v in self.headers.items()
+            k: v
+            for k, v in self.headers.items()
             if k.lower() not in _HOP_BY_HOP and k.lower() != "host"
         }
         upstream = http.client.HTTPConnection(proxy.upstream_host, proxy.upstream_port, timeout=120)
@@ -142,7 +152,8 @@ class RasaProxy:
     def sent_messages(self) -> list[dict]:
         """Bodies of the REST messages that went through, in order."""
         return [
-            json.loads(body) for method, path, body in self.requests
+            json.loads(body)
+            for method, path, body in self.requests
             if method == "POST" and path.startswith("/webhooks/rest/webhook") and body
         ]
 
@@ -171,8 +182,11 @@ class _FakeRestHandler(BaseHTTPRequestHandler):
 
     def do_OPTIONS(self) -> None:  # noqa: N802 (http.server naming): the CORS preflight
         self.send_response(204)
-        for name, value in {**_CORS, "Access-Control-Allow-Methods": "POST, OPTIONS",
-                            "Access-Control-Allow-Headers": "Content-Type"}.items():
+        for name, value in {
+            **_CORS,
+            "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Access-Control-Allow-Headers": "Content-Type",
+        }.items():
             self.send_header(name, value)
         self.end_headers()
 
@@ -184,7 +198,11 @@ class _FakeRestHandler(BaseHTTPRequestHandler):
             reply = fake.script(len(fake.bodies), body)
         if reply.hold:
             fake.released.wait(120)
-        data = reply.payload if isinstance(reply.payload, bytes) else json.dumps(reply.payload).encode()
+        data = (
+            reply.payload
+            if isinstance(reply.payload, bytes)
+            else json.dumps(reply.payload).encode()
+        )
         try:
             self.send_response(reply.status)
             headers = {**_CORS, "Content-Type": "application/json", **reply.headers}

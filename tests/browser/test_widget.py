@@ -189,20 +189,25 @@ def test_user_markup_is_shown_as_text(page_and_probe, web_url):
 def test_server_markup_is_shown_as_text(page_and_probe, web_url, rasa_proxy):
     """Whatever the server answers, it is text; only http(s) links become links."""
     page, probe = page_and_probe
-    answer = [{
-        "recipient_id": "x",
-        "text": "<img src=x onerror=alert(2)><script>alert(3)</script> [clic](javascript:alert(4)) "
-                "voir https://exemple.fr/spie. et [la page](http://exemple.fr/a)",
-        "buttons": [{"title": "<b>gras</b>", "payload": "/affirm"}],
-    }]
+    answer = [
+        {
+            "recipient_id": "x",
+            "text": "<img src=x onerror=alert(2)><script>alert(3)</script> [clic](javascript:alert(4)) "
+            "voir https://exemple.fr/spie. et [la page](http://exemple.fr/a)",
+            "buttons": [{"title": "<b>gras</b>", "payload": "/affirm"}],
+        }
+    ]
 
     def fulfil(route):
         if route.request.method == "OPTIONS":
-            route.fulfill(status=204, headers={
-                "Access-Control-Allow-Origin": "*",
-                "Access-Control-Allow-Methods": "POST, OPTIONS",
-                "Access-Control-Allow-Headers": "Content-Type",
-            })
+            route.fulfill(
+                status=204,
+                headers={
+                    "Access-Control-Allow-Origin": "*",
+                    "Access-Control-Allow-Methods": "POST, OPTIONS",
+                    "Access-Control-Allow-Headers": "Content-Type",
+                },
+            )
             return
         route.fulfill(status=200, json=answer, headers={"Access-Control-Allow-Origin": "*"})
 
@@ -222,10 +227,13 @@ def test_server_markup_is_shown_as_text(page_and_probe, web_url, rasa_proxy):
         expect(links.nth(i)).to_contain_text("(nouvelle fenêtre)")
     expect(bubble).to_contain_text("[clic](javascript:alert(4))")
     expect(widget(page).get_by_role("button", name="<b>gras</b>")).to_be_visible()
-    assert page.evaluate(
-        "document.querySelector('[data-spie-widget]').shadowRoot"
-        ".querySelectorAll('img, script:not([src]), b, [onerror]').length"
-    ) == 0
+    assert (
+        page.evaluate(
+            "document.querySelector('[data-spie-widget]').shadowRoot"
+            ".querySelectorAll('img, script:not([src]), b, [onerror]').length"
+        )
+        == 0
+    )
     page.wait_for_timeout(300)
     probe.assert_clean()
 
