@@ -72,7 +72,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
     def _forward(self) -> None:
         proxy: RasaProxy = self.server.proxy  # type: ignore[attr-defined]
-        if proxy.delay:
+        if proxy.delay and self.command == "POST":
+            # the message itself is late, not the CORS preflight: a slow turn, that the widget
+            # gives up on and re-sends while its first request still reaches Rasa
             time.sleep(proxy.delay)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
@@ -148,6 +150,13 @@ class RasaProxy:
         self._server.shutdown()
         self._server.server_close()
         self._server = None
+
+    def wait_sent(self, count: int, timeout: float = 30.0) -> list[dict]:
+        """The REST messages, once `count` of them have been answered (a late one too)."""
+        deadline = time.monotonic() + timeout
+        while len(self.sent_messages()) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return self.sent_messages()
 
     def sent_messages(self) -> list[dict]:
         """Bodies of the REST messages that went through, in order."""

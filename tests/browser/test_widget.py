@@ -289,6 +289,11 @@ def test_slow_server_says_so_and_retries(page_and_probe, rasa_proxy, tmp_path):
         rasa_proxy.delay = 0.0
         replies = wait_replies(page, before, timeout=45_000)
         assert any(WHO_ANSWER.search(r) for r in replies), replies
+        # the late first request reached Rasa too: both carry the same message_id, for the
+        # channel to answer the repeat from its record instead of playing the turn twice
+        sent = rasa_proxy.wait_sent(2)
+        assert [m["message"] for m in sent] == [WHO, WHO]
+        assert len({m["message_id"] for m in sent}) == 1, sent
         probe.assert_clean()
 
 
