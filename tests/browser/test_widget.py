@@ -7,7 +7,6 @@ which injects axe-core and so runs with CSP bypassed).
 
 from __future__ import annotations
 
-import json
 import re
 import struct
 
@@ -16,6 +15,7 @@ from playwright.sync_api import expect
 
 from tests.browser.widget_page import (
     ask,
+    assert_no_axe_violation,
     bot_bubbles,
     demo_site,
     launcher,
@@ -305,24 +305,7 @@ def test_axe_no_violation_closed_and_open(new_page, web_url, axe_source, rasa_pr
     page.add_script_tag(content=axe_source)
 
     def scan(state: str) -> None:
-        # Colours are read as rendered: let the opening fade-in (0.18 s) end first, which can
-        # take longer than the answer on a loaded machine. The typing dots loop forever.
-        page.evaluate(
-            "() => Promise.all([document, ...[...document.querySelectorAll('*')]"
-            ".map(e => e.shadowRoot).filter(Boolean)]"
-            ".flatMap(root => root.getAnimations())"
-            ".filter(a => a.effect.getComputedTiming().iterations !== Infinity)"
-            ".map(a => a.finished))"
-        )
-        result = page.evaluate(
-            "async () => { const r = await axe.run(document, {resultTypes: ['violations']});"
-            " return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
-            " nodes: v.nodes.map(n => n.target.join(' ') + ' :: ' + n.failureSummary)})); }"
-        )
-        if result:
-            print(f"axe violations ({name}, widget {state}):")
-            print(json.dumps(result, indent=2, ensure_ascii=False))
-        assert result == [], f"axe: {len(result)} violation(s) with the widget {state}"
+        assert_no_axe_violation(page, f"{name}, widget {state}")
 
     scan("closed")
     open_widget(page)

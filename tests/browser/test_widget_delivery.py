@@ -19,6 +19,7 @@ from tests.browser.conftest import FakeRest, Reply
 from tests.browser.widget_page import (
     alert,
     ask,
+    assert_no_axe_violation,
     bot_bubbles,
     demo_site,
     launcher,
@@ -174,6 +175,32 @@ def test_rate_limited_shows_the_servers_text_then_answers(new_page, fake_rest, t
         expect(widget(page).locator(".note")).to_contain_text("Ce message n'a pas pu être traité")
         page.clock.run_for(600_000)
         assert_no_new_request(fake_rest, 5)
+        probe.assert_clean()
+
+
+def scan_with_time_flowing(page, where: str) -> None:
+    page.clock.resume()  # axe-core waits on timers of its own
+    assert_no_axe_violation(page, where)
+    page.clock.pause_at(page.evaluate("Date.now()") / 1000 + 0.5)
+
+
+def test_rate_limited_and_not_sent_states_pass_axe(new_page, fake_rest, tmp_path, axe_source):
+    limited = "Trop de demandes en ce moment. Votre message sera renvoyé dans quelques secondes."
+    fake_rest.script = lambda n, body: Reply(429, {"error": limited}, {"Retry-After": "60"})
+    page, probe = new_page(bypass_csp=True)  # to inject axe-core
+    with demo_site(tmp_path, fake_rest.url) as site:
+        open_with_paused_clock(page, site)
+        page.add_script_tag(content=axe_source)
+        send(page, QUESTION)
+        expect(alert(page)).to_have_text(limited)
+        scan_with_time_flowing(page, "429, message waiting")
+        for sent in range(2, 5):  # the 3 automatic re-sends are refused too
+            page.clock.run_for(60_000)
+            wait_for_requests(fake_rest, sent)
+        expect(alert(page)).to_contain_text(GAVE_UP)
+        expect(status(page)).to_have_text("Non envoyé")
+        scan_with_time_flowing(page, "message not sent, « Réessayer »")
+        assert fake_rest.count() == 4
         probe.assert_clean()
 
 

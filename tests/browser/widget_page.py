@@ -100,6 +100,28 @@ def write_state(page, state: dict) -> None:
     )
 
 
+def assert_no_axe_violation(page, where: str) -> None:
+    """axe-core, already injected into the page (a context with bypass_csp), finds nothing."""
+    # Colours are read as rendered: let the opening fade-in (0.18 s) end first, which can take
+    # longer than the answer on a loaded machine. The typing dots loop forever.
+    page.evaluate(
+        "() => Promise.all([document, ...[...document.querySelectorAll('*')]"
+        ".map(e => e.shadowRoot).filter(Boolean)]"
+        ".flatMap(root => root.getAnimations())"
+        ".filter(a => a.effect.getComputedTiming().iterations !== Infinity)"
+        ".map(a => a.finished))"
+    )
+    result = page.evaluate(
+        "async () => { const r = await axe.run(document, {resultTypes: ['violations']});"
+        " return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.map(n => n.target.join(' ') + ' :: ' + n.failureSummary)})); }"
+    )
+    if result:
+        print(f"axe violations ({where}):")
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    assert result == [], f"axe: {len(result)} violation(s) ({where})"
+
+
 @contextmanager
 def demo_site(web_dir: Path, rasa_url: str, **options: str) -> Iterator[str]:
     """The DREETS demo page, its snippet given extra `data-` options (data_timeout="2" →
