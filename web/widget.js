@@ -13,11 +13,25 @@
  *   data-position        right (défaut) ou left
  *   data-lang            langue des libellés : fr (défaut) ou en
  *   data-privacy         texte de la mention de confidentialité
- *   data-retention-days  durée de conservation citée dans la mention par défaut (défaut 90)
+ *   data-retention-days  durée de conservation en jours (défaut 90, comme CONVERSATION_RETENTION_DAYS
+ *                        côté serveur) : citée dans la mention par défaut, et appliquée à la conversation
+ *                        gardée dans le navigateur ; au chargement, une conversation sans activité depuis
+ *                        plus longtemps est effacée (nouvel identifiant : l'historique du serveur n'est pas
+ *                        rejoint) et, sinon, ses messages plus anciens que cette durée sont retirés
  *   data-privacy-url     lien « En savoir plus » de la mention (http/https)
  *   data-stylesheet      feuille de style à utiliser (défaut : widget.css à côté de widget.js)
  *   data-maxlength       longueur maximale d'un message (défaut 1000)
- *   data-timeout         délai d'attente d'une réponse, en secondes (défaut 15), puis nouvel essai
+ *   data-timeout         délai d'attente d'une réponse, en secondes (défaut 25 : plus que les 20 s
+ *                        que le serveur accorde à un tour, TURN_TIMEOUT_SECONDS), puis nouvel essai
+ *
+ * Envoi : chaque message reçoit un identifiant (message_id) tiré une fois, gardé avec le message en
+ * attente dans le localStorage et renvoyé tel quel à chaque nouvel essai, même après un rechargement :
+ * le serveur reconnaît la répétition et ne joue pas le tour deux fois. Après un échec (pas de réponse,
+ * réseau, 5xx), au plus 3 nouveaux essais automatiques (après 2, 4 puis 8 s), puis le message est
+ * marqué « Non envoyé » avec un bouton « Réessayer ». Une réponse 429 affiche le texte français du
+ * champ `error` de son corps JSON et renvoie le message après Retry-After (au plus 60 s), dans la même
+ * limite d'essais ; le serveur doit exposer cet en-tête (Access-Control-Expose-Headers: Retry-After),
+ * sinon l'attente est celle des autres échecs. Les autres refus 4xx ne sont pas renvoyés.
  *
  * Tous les messages sont écrits comme du texte (jamais comme du HTML). Aucun script ni style en
  * ligne, aucun eval : compatible avec une Content-Security-Policy stricte. La page hôte autorise
@@ -41,9 +55,12 @@
     return;
   }
   var ENDPOINT = server + "/webhooks/rest/webhook";
-  var TIMEOUT_MS = (parseFloat(ds.timeout) > 0 ? parseFloat(ds.timeout) : 15) * 1000;
+  var TIMEOUT_MS = (parseFloat(ds.timeout) > 0 ? parseFloat(ds.timeout) : 25) * 1000;
   var SLOW_MS = Math.min(5000, TIMEOUT_MS / 2);
-  var DELAYS = [2, 4, 8, 16, 30];
+  // Waits (s) before each automatic re-send of a message that failed; then it is « Non envoyé ».
+  var BACKOFF = [2, 4, 8];
+  var MAX_RETRY_AFTER = 60; // s: a longer Retry-After is cut to this
+  var DAY_MS = 24 * 3600 * 1000;
   var MAX_KEPT = 100;
   var MAXLEN = parseInt(ds.maxlength, 10) > 0 ? parseInt(ds.maxlength, 10) : 1000;
 
@@ -72,6 +89,9 @@
       pending: "En attente d'envoi",
       rejected: "Ce message n'a pas pu être traité. Reformulez-le, plus brièvement si possible.",
       notSent: "Non envoyé",
+      gaveUp: "Votre message n'a pas pu être envoyé. Vérifiez votre connexion, puis réessayez dans quelques instants.",
+      retryAgain: "Réessayer",
+      tooMany: "Le service reçoit beaucoup de demandes. Votre message sera renvoyé dans quelques secondes.",
       remaining: "{n} caractères restants",
       privacy: "Vos messages sont conservés {n} jours pour améliorer le service. Ne saisissez pas de données personnelles.",
       privacyMore: "En savoir plus",
@@ -101,6 +121,9 @@
       pending: "Waiting to be sent",
       rejected: "This message could not be processed. Please rephrase it, shorter if possible.",
       notSent: "Not sent",
+      gaveUp: "Your message could not be sent. Check your connection, then try again in a few moments.",
+      retryAgain: "Try again",
+      tooMany: "The service is receiving many requests. Your message will be sent again in a few seconds.",
       remaining: "{n} characters left",
       privacy: "Your messages are kept for {n} days to improve the service. Do not enter personal data.",
       privacyMore: "Learn more",
@@ -139,8 +162,34 @@
     else for (var i = 0; i < 16; i++) bytes[i] = Math.floor(Math.random() * 256);
     return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
   }
+  // The server's contract: 1 to 64 characters [A-Za-z0-9_-]; both forms fit.
+  function newMessageId() {
+    return window.crypto && crypto.randomUUID ? crypto.randomUUID() : newId();
+  }
+  function freshState(isOpen) { return { id: newId(), msgs: [], open: isOpen }; }
+  // The browser keeps no more than the server does (CONVERSATION_RETENTION_DAYS): a conversation
+  // idle for longer is dropped (null), older messages of a living one are removed. `t` is the last
+  // activity, `d` each message's date (ms).
+  function withinRetention(s) {
+    var now = Date.now(), cutoff = now - days * DAY_MS;
+    // kept by an earlier version of the widget (no date), or the clock was put back: count from now
+    if (typeof s.t !== "number" || s.t > now) s.t = now;
+    if (s.t < cutoff) return null;
+    s.msgs = s.msgs.filter(function (m) { return !(m.d < cutoff); });
+    return s;
+  }
+  function forget() {
+    memory = null;
+    try { window.localStorage.removeItem(KEY); } catch (e) { /* nothing kept */ }
+  }
   var state = load();
-  if (!state || typeof state.id !== "string" || !Array.isArray(state.msgs)) state = { id: newId(), msgs: [], open: false };
+  if (state && (typeof state.id !== "string" || !Array.isArray(state.msgs))) state = null;
+  if (state) {
+    state = withinRetention(state);
+    if (state) store();
+    else forget(); // expired: a new id too, so that the server's history is not joined again
+  }
+  if (!state) state = freshState(false);
 
   /* ---------- DOM helpers ---------- */
   function el(tag, cls, text) {
@@ -333,9 +382,14 @@
     if (lastMsg && lastMsg.f === "b") renderQuick(lastMsg.b);
     scrollDown();
   }
-  function addBot(m, announce) {
+  // Every message, the user's or the bot's, is dated: the retention counts from there.
+  function append(m) {
+    m.d = state.t = Date.now();
     state.msgs.push(m);
     m.el = renderMsg(m);
+  }
+  function addBot(m, announce) {
+    append(m);
     if (announce) {
       var p = el("p", null, L.bot + plain(m.t || "") + (m.img ? " " + L.image : ""));
       announcer.appendChild(p);
@@ -349,16 +403,17 @@
   }
 
   /* ---------- sending, with a queue and automatic retries ---------- */
-  var busy = false, attempt = 0, retryTimer = null, controller = null, generation = 0;
+  // attempt: automatic re-sends of the queue's first message so far; gaveUp: they are spent, the
+  // message waits for the user (« Réessayer », a new message, or the network coming back).
+  var busy = false, attempt = 0, gaveUp = false, retryTimer = null, controller = null, generation = 0;
   function pendingMsgs() { return state.msgs.filter(function (m) { return m.p; }); }
   function submit(display, message) {
     display = display.trim();
     message = (message == null ? display : message).trim();
     if (!display || !message) return;
     clearQuick();
-    var m = { f: "u", t: display.slice(0, MAXLEN), m: message.slice(0, MAXLEN), p: 1 };
-    state.msgs.push(m);
-    m.el = renderMsg(m);
+    // p: waiting to be sent; m: the text sent; id: kept unchanged until the server has answered
+    append({ f: "u", t: display.slice(0, MAXLEN), m: message.slice(0, MAXLEN), p: 1, id: newMessageId() });
     store();
     scrollDown();
     if (!retryTimer) pump();
@@ -380,29 +435,89 @@
       typing.appendChild(sr(L.typing));
     }
   }
-  function showDown() {
-    if (alertBox.firstChild) return; // already shown: no repeated announcement
-    alertBox.appendChild(el("p", null, L.down));
-    var again = attrs(el("button", "hbtn retry", L.retry), { type: "button" });
+  var alertShown = null;
+  // text, and a retry button if buttonLabel is given; the same alert again is not announced again
+  function showAlert(text, buttonLabel) {
+    var key = text + "\n" + (buttonLabel || "");
+    if (alertShown === key) return;
+    hideAlert();
+    alertShown = key;
+    alertBox.appendChild(el("p", null, text));
+    if (!buttonLabel) return;
+    var again = attrs(el("button", "hbtn retry", buttonLabel), { type: "button" });
     again.addEventListener("click", function () {
       input.focus(); // the button goes away once the message is through
-      clearTimeout(retryTimer);
-      retryTimer = null;
-      pump();
+      resendNow();
     });
     alertBox.appendChild(again);
   }
-  function hideDown() { alertBox.textContent = ""; }
+  function hideAlert() { alertBox.textContent = ""; alertShown = null; }
+  function resendNow() {
+    clearTimeout(retryTimer);
+    retryTimer = null;
+    pump();
+  }
+  function setStatus(m, text, failed) {
+    if (!m.el) return;
+    var s = m.el.querySelector(".status");
+    if (!s) s = m.el.appendChild(el("span", "status"));
+    s.textContent = text;
+    m.el.classList.toggle("failed", !!failed);
+  }
   function markSent(m) {
     delete m.p;
     delete m.m;
+    delete m.id;
     var s = m.el && m.el.querySelector(".status");
     if (s) s.remove();
+  }
+  // Retry-After: seconds or an HTTP date; null when absent or unreadable
+  function retryAfterSeconds(value) {
+    if (!value) return null;
+    var s = /^\s*\d+\s*$/.test(value) ? parseInt(value, 10) : (Date.parse(value) - Date.now()) / 1000;
+    if (!(s >= 0)) return null;
+    return Math.min(Math.max(s, 1), MAX_RETRY_AFTER);
+  }
+  // A non-2xx answer as an error; a 429 also carries its French text and its Retry-After.
+  function httpError(r) {
+    var e = new Error("HTTP " + r.status);
+    e.status = r.status;
+    if (r.status !== 429) return Promise.reject(e);
+    e.wait = retryAfterSeconds(r.headers.get("Retry-After"));
+    return r.json().then(function (body) {
+      if (body && typeof body.error === "string") e.text = body.error.trim().slice(0, 300);
+    }, function () { /* unreadable body: the widget's own text */ }).then(function () { throw e; });
+  }
+  function isRefusal(err) {
+    return err && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 429;
+  }
+  function scheduleResend(m, err) {
+    setBusy(false);
+    if (attempt >= BACKOFF.length) {
+      attempt = 0;
+      gaveUp = true;
+      setStatus(m, L.notSent, true);
+      showAlert(L.gaveUp, L.retryAgain);
+      return;
+    }
+    var seconds = BACKOFF[attempt];
+    if (err && err.status === 429) {
+      // no button: an immediate retry would only be refused again
+      showAlert(err.text || L.tooMany);
+      if (err.wait != null) seconds = err.wait;
+    } else showAlert(L.down, L.retry);
+    attempt++;
+    retryTimer = setTimeout(function () { retryTimer = null; pump(); }, seconds * 1000);
   }
   function pump() {
     if (busy) return;
     var m = pendingMsgs()[0];
     if (!m) return;
+    if (!m.id) { m.id = newMessageId(); store(); } // queued by an earlier version of the widget
+    if (gaveUp) {
+      gaveUp = false;
+      setStatus(m, L.pending, false);
+    }
     var gen = generation;
     setBusy(true);
     scrollDown();
@@ -414,16 +529,15 @@
       credentials: "omit",
       cache: "no-store",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender: state.id, message: m.m }),
+      body: JSON.stringify({ sender: state.id, message: m.m, message_id: m.id }),
       signal: ctrl ? ctrl.signal : undefined
     }).then(function (r) {
-      if (!r.ok) { var e = new Error("HTTP " + r.status); e.status = r.status; throw e; }
-      return r.json();
+      return r.ok ? r.json() : httpError(r);
     }).then(function (replies) {
       if (gen !== generation) return;
       if (!Array.isArray(replies)) throw new Error("bad reply");
       attempt = 0;
-      hideDown();
+      hideAlert();
       markSent(m);
       announcer.textContent = "";
       var lastButtons = null, first = null;
@@ -445,7 +559,7 @@
       done(first);
     }).catch(function (err) {
       if (gen !== generation) return;
-      if (err && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 429) {
+      if (isRefusal(err)) {
         // refused for good (too long, malformed…): give the text back to the user
         markSent(m);
         m.el.classList.add("failed");
@@ -458,11 +572,7 @@
         done();
         return;
       }
-      showDown();
-      var delay = DELAYS[Math.min(attempt, DELAYS.length - 1)] * 1000;
-      attempt++;
-      setBusy(false);
-      retryTimer = setTimeout(function () { retryTimer = null; pump(); }, delay);
+      scheduleResend(m, err);
     }).then(function () {
       if (timer) clearTimeout(timer);
     });
@@ -489,7 +599,7 @@
     } catch (err) { /* ignore */ }
   });
   window.addEventListener("online", function () {
-    if (retryTimer) { clearTimeout(retryTimer); retryTimer = null; pump(); }
+    if (retryTimer || gaveUp) resendNow();
   });
 
   /* ---------- open / close / restart ---------- */
@@ -519,10 +629,11 @@
     clearTimeout(retryTimer);
     retryTimer = null;
     attempt = 0;
+    gaveUp = false;
     setBusy(false);
-    hideDown();
+    hideAlert();
     announcer.textContent = "";
-    state = { id: newId(), msgs: [], open: true };
+    state = freshState(true);
     renderAll();
     announcer.appendChild(el("p", null, L.restarted));
     greet();

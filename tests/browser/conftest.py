@@ -14,7 +14,8 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -49,8 +50,17 @@ document.addEventListener('securitypolicyviolation', function (e) {
 """
 
 _HOP_BY_HOP = {
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-    "transfer-encoding", "upgrade", "content-length", "server", "date",
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+    "server",
+    "date",
 }
 
 
@@ -62,12 +72,15 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
     def _forward(self) -> None:
         proxy: RasaProxy = self.server.proxy  # type: ignore[attr-defined]
-        if proxy.delay:
+        if proxy.delay and self.command == "POST":
+            # the message itself is late, not the CORS preflight: a slow turn, that the widget
+            # gives up on and re-sends while its first request still reaches Rasa
             time.sleep(proxy.delay)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         headers = {
-            k: v for k, v in self.headers.items()
+            k: v
+            for k, v in self.headers.items()
             if k.lower() not in _HOP_BY_HOP and k.lower() != "host"
         }
         upstream = http.client.HTTPConnection(proxy.upstream_host, proxy.upstream_port, timeout=120)
@@ -138,12 +151,112 @@ class RasaProxy:
         self._server.server_close()
         self._server = None
 
+    def wait_sent(self, count: int, timeout: float = 30.0) -> list[dict]:
+        """The REST messages, once `count` of them have been answered (a late one too)."""
+        deadline = time.monotonic() + timeout
+        while len(self.sent_messages()) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return self.sent_messages()
+
     def sent_messages(self) -> list[dict]:
         """Bodies of the REST messages that went through, in order."""
         return [
-            json.loads(body) for method, path, body in self.requests
+            json.loads(body)
+            for method, path, body in self.requests
             if method == "POST" and path.startswith("/webhooks/rest/webhook") and body
         ]
+
+
+# --------------------------------------------------------------------------------------------
+# A stand-in for Rasa's REST channel, for what the widget sends and how it copes with answers.
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Reply:
+    """One answer of `FakeRest`; `hold`: none until the test ends (slower than any timeout)."""
+
+    status: int = 200
+    payload: object = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    hold: bool = False
+
+
+_CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "Retry-After",  # what the widget needs to read it
+}
+
+
+class _FakeRestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+
+    def do_OPTIONS(self) -> None:  # noqa: N802 (http.server naming): the CORS preflight
+        self.send_response(204)
+        for name, value in {
+            **_CORS,
+            "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Access-Control-Allow-Headers": "Content-Type",
+        }.items():
+            self.send_header(name, value)
+        self.end_headers()
+
+    def do_POST(self) -> None:  # noqa: N802
+        fake: FakeRest = self.server.fake  # type: ignore[attr-defined]
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+        with fake.lock:
+            fake.bodies.append(body)
+            reply = fake.script(len(fake.bodies), body)
+        if reply.hold:
+            fake.released.wait(120)
+        data = (
+            reply.payload
+            if isinstance(reply.payload, bytes)
+            else json.dumps(reply.payload).encode()
+        )
+        try:
+            self.send_response(reply.status)
+            headers = {**_CORS, "Content-Type": "application/json", **reply.headers}
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:
+            pass  # the widget gave up waiting: that is what a held reply tests
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002
+        pass
+
+
+class FakeRest:
+    """Records the body of every message POSTed to `url` (`bodies`) and answers each with
+    `script(n, body)`, n counting from 1; by default an empty list of bot messages."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict] = []
+        self.script: Callable[[int, dict], Reply] = lambda n, body: Reply()
+        self.lock = threading.Lock()
+        self.released = threading.Event()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeRestHandler)
+        self._server.daemon_threads = True
+        self._server.fake = self  # type: ignore[attr-defined]
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.bodies)
+
+    def close(self) -> None:
+        self.released.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def fake_rest() -> Iterator[FakeRest]:
+    fake = FakeRest()
+    yield fake
+    fake.close()
 
 
 def _free_port() -> int:

@@ -7,63 +7,36 @@ which injects axe-core and so runs with CSP bypassed).
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
 import struct
-import threading
 
 import pytest
 from playwright.sync_api import expect
 
-from bot.demo.webserver import WEB_DIR, make_server
+from tests.browser.widget_page import (
+    ask,
+    assert_no_axe_violation,
+    bot_bubbles,
+    demo_site,
+    launcher,
+    open_demo,
+    open_widget,
+    panel,
+    stored_state,
+    text_input,
+    user_bubbles,
+    wait_replies,
+    widget,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
-LAUNCHER = "Une question ?"
 WHO = "Qui peut candidater ?"
 WHO_ANSWER = re.compile(r"conseil départemental", re.IGNORECASE)
 DOWN_MESSAGE = "Le service est momentanément indisponible"
 
 
 # --- helpers ----------------------------------------------------------------------------------
-def widget(page):
-    return page.locator("[data-spie-widget]")
-
-
-def launcher(page):
-    return page.get_by_role("button", name=LAUNCHER)
-
-
-def panel(page):
-    return widget(page).locator(".panel")
-
-
-def text_input(page):
-    return widget(page).get_by_role("textbox", name="Votre question")
-
-
-def bot_bubbles(page):
-    return widget(page).locator(".msg.bot .bubble")
-
-
-def user_bubbles(page):
-    return widget(page).locator(".msg.user .bubble")
-
-
-def open_demo(page, web_url: str, name: str = "dreets.html") -> None:
-    page.goto(f"{web_url}/{name}")
-    # the widget shows once its stylesheet has loaded: launcher, or the panel if it was left open
-    expect(launcher(page).or_(panel(page)).filter(visible=True)).to_have_count(1)
-
-
-def open_widget(page) -> None:
-    if not panel(page).is_visible():
-        launcher(page).click()
-    expect(panel(page)).to_be_visible()
-    expect(text_input(page)).to_be_focused()
-
-
 def inner_focus(page) -> str | None:
     """Class of the focused element inside the widget's shadow root (None if focus is elsewhere)."""
     return page.evaluate(
@@ -74,30 +47,6 @@ def inner_focus(page) -> str | None:
           return inner ? (inner.id || inner.className || inner.tagName) : null;
         }"""
     )
-
-
-def ask(page, text: str) -> list[str]:
-    """Type a question, send it with Enter and return the texts of the bot's new bubbles."""
-    before = bot_bubbles(page).count()
-    text_input(page).fill(text)
-    text_input(page).press("Enter")
-    return wait_replies(page, before)
-
-
-def wait_replies(page, before: int, timeout: float = 30_000) -> list[str]:
-    expect(bot_bubbles(page)).not_to_have_count(before, timeout=timeout)
-    expect(widget(page).locator(".log")).to_have_attribute("aria-busy", "false", timeout=timeout)
-    expect(widget(page).locator(".msg .status")).to_have_count(0, timeout=timeout)
-    return bot_bubbles(page).all_inner_texts()[before:]
-
-
-def stored_state(page) -> dict:
-    raw = page.evaluate(
-        "() => { const k = Object.keys(localStorage).find(k => k.startsWith('spie-widget:'));"
-        " return k ? localStorage.getItem(k) : null; }"
-    )
-    assert raw, "nothing kept in localStorage"
-    return json.loads(raw)
 
 
 def png_size(path) -> tuple[int, int]:
@@ -240,20 +189,25 @@ def test_user_markup_is_shown_as_text(page_and_probe, web_url):
 def test_server_markup_is_shown_as_text(page_and_probe, web_url, rasa_proxy):
     """Whatever the server answers, it is text; only http(s) links become links."""
     page, probe = page_and_probe
-    answer = [{
-        "recipient_id": "x",
-        "text": "<img src=x onerror=alert(2)><script>alert(3)</script> [clic](javascript:alert(4)) "
-                "voir https://exemple.fr/spie. et [la page](http://exemple.fr/a)",
-        "buttons": [{"title": "<b>gras</b>", "payload": "/affirm"}],
-    }]
+    answer = [
+        {
+            "recipient_id": "x",
+            "text": "<img src=x onerror=alert(2)><script>alert(3)</script> [clic](javascript:alert(4)) "
+            "voir https://exemple.fr/spie. et [la page](http://exemple.fr/a)",
+            "buttons": [{"title": "<b>gras</b>", "payload": "/affirm"}],
+        }
+    ]
 
     def fulfil(route):
         if route.request.method == "OPTIONS":
-            route.fulfill(status=204, headers={
-                "Access-Control-Allow-Origin": "*",
-                "Access-Control-Allow-Methods": "POST, OPTIONS",
-                "Access-Control-Allow-Headers": "Content-Type",
-            })
+            route.fulfill(
+                status=204,
+                headers={
+                    "Access-Control-Allow-Origin": "*",
+                    "Access-Control-Allow-Methods": "POST, OPTIONS",
+                    "Access-Control-Allow-Headers": "Content-Type",
+                },
+            )
             return
         route.fulfill(status=200, json=answer, headers={"Access-Control-Allow-Origin": "*"})
 
@@ -273,10 +227,13 @@ def test_server_markup_is_shown_as_text(page_and_probe, web_url, rasa_proxy):
         expect(links.nth(i)).to_contain_text("(nouvelle fenêtre)")
     expect(bubble).to_contain_text("[clic](javascript:alert(4))")
     expect(widget(page).get_by_role("button", name="<b>gras</b>")).to_be_visible()
-    assert page.evaluate(
-        "document.querySelector('[data-spie-widget]').shadowRoot"
-        ".querySelectorAll('img, script:not([src]), b, [onerror]').length"
-    ) == 0
+    assert (
+        page.evaluate(
+            "document.querySelector('[data-spie-widget]').shadowRoot"
+            ".querySelectorAll('img, script:not([src]), b, [onerror]').length"
+        )
+        == 0
+    )
     page.wait_for_timeout(300)
     probe.assert_clean()
 
@@ -319,21 +276,9 @@ def test_server_down_then_back(page_and_probe, web_url, rasa_proxy):
 
 def test_slow_server_says_so_and_retries(page_and_probe, rasa_proxy, tmp_path):
     page, probe = page_and_probe
-    # the DREETS page's snippet with a short timeout (data-timeout), so that the test stays short;
-    # served by bot/demo/webserver.py from a copy of web/ (a routed page would not be a local origin)
-    (tmp_path / "demo").mkdir()
-    for name in ("widget.js", "widget.css"):
-        shutil.copy(WEB_DIR / name, tmp_path / name)
-    page_html = (WEB_DIR / "demo" / "dreets.html").read_text(encoding="utf-8")
-    page_html = page_html.replace('data-server="__RASA_SERVER__"',
-                                  'data-server="__RASA_SERVER__" data-timeout="2"')
-    assert 'data-timeout="2"' in page_html
-    (tmp_path / "demo" / "dreets.html").write_text(page_html, encoding="utf-8")
-    (tmp_path / "demo" / "demo.css").write_text("", encoding="utf-8")
-    server = make_server("127.0.0.1", 0, rasa_proxy.url, web_dir=tmp_path)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        open_demo(page, f"http://127.0.0.1:{server.server_address[1]}")
+    # the DREETS page's snippet with a short timeout, so that the test stays short
+    with demo_site(tmp_path, rasa_proxy.url, data_timeout="2") as site:
+        open_demo(page, site)
         open_widget(page)
         rasa_proxy.delay = 4.0
         before = bot_bubbles(page).count()
@@ -344,10 +289,12 @@ def test_slow_server_says_so_and_retries(page_and_probe, rasa_proxy, tmp_path):
         rasa_proxy.delay = 0.0
         replies = wait_replies(page, before, timeout=45_000)
         assert any(WHO_ANSWER.search(r) for r in replies), replies
+        # the late first request reached Rasa too: both carry the same message_id, for the
+        # channel to answer the repeat from its record instead of playing the turn twice
+        sent = rasa_proxy.wait_sent(2)
+        assert [m["message"] for m in sent] == [WHO, WHO]
+        assert len({m["message_id"] for m in sent}) == 1, sent
         probe.assert_clean()
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.mark.parametrize("name", ["departement.html", "dreets.html"])
@@ -358,24 +305,7 @@ def test_axe_no_violation_closed_and_open(new_page, web_url, axe_source, rasa_pr
     page.add_script_tag(content=axe_source)
 
     def scan(state: str) -> None:
-        # Colours are read as rendered: let the opening fade-in (0.18 s) end first, which can
-        # take longer than the answer on a loaded machine. The typing dots loop forever.
-        page.evaluate(
-            "() => Promise.all([document, ...[...document.querySelectorAll('*')]"
-            ".map(e => e.shadowRoot).filter(Boolean)]"
-            ".flatMap(root => root.getAnimations())"
-            ".filter(a => a.effect.getComputedTiming().iterations !== Infinity)"
-            ".map(a => a.finished))"
-        )
-        result = page.evaluate(
-            "async () => { const r = await axe.run(document, {resultTypes: ['violations']});"
-            " return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
-            " nodes: v.nodes.map(n => n.target.join(' ') + ' :: ' + n.failureSummary)})); }"
-        )
-        if result:
-            print(f"axe violations ({name}, widget {state}):")
-            print(json.dumps(result, indent=2, ensure_ascii=False))
-        assert result == [], f"axe: {len(result)} violation(s) with the widget {state}"
+        assert_no_axe_violation(page, f"{name}, widget {state}")
 
     scan("closed")
     open_widget(page)
