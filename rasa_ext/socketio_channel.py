@@ -86,7 +86,7 @@ class SafeSocketIOInput(SocketIOInput):
             return True
 
         @sio.on("session_request", namespace=self.namespace)
-        async def session_request(sid: str, data: Any) -> None:
+        async def session_request(sid: str, data: Any = None) -> None:
             requested = data.get("session_id") if isinstance(data, dict) else None
             try:
                 session_id = await self._bind(sid, requested or uuid.uuid4().hex)
@@ -96,7 +96,7 @@ class SafeSocketIOInput(SocketIOInput):
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
-        async def handle_message(sid: str, data: Any) -> None:
+        async def handle_message(sid: str, data: Any = None) -> None:
             try:
                 if not isinstance(data, dict):
                     raise BadRequest(NOT_AN_OBJECT)

@@ -45,16 +45,20 @@ class SocketClient:
             task.cancel()
         return done.pop().result()
 
-    async def say(self, data: Any, timeout: float = 40) -> list[dict[str, Any]]:
+    async def say(
+        self, data: Any, timeout: float = 40, quiet: float = QUIET_SECONDS
+    ) -> list[dict[str, Any]]:
         await self.sio.emit("user_uttered", data)
-        return await self.replies(timeout)
+        return await self.replies(timeout, quiet)
 
-    async def replies(self, timeout: float = 40) -> list[dict[str, Any]]:
+    async def replies(
+        self, timeout: float = 40, quiet: float = QUIET_SECONDS
+    ) -> list[dict[str, Any]]:
         """The messages of one turn: the first within `timeout`, the rest until quiet."""
         messages = [await asyncio.wait_for(self.messages.get(), timeout)]
         while True:
             try:
-                messages.append(await asyncio.wait_for(self.messages.get(), QUIET_SECONDS))
+                messages.append(await asyncio.wait_for(self.messages.get(), quiet))
             except asyncio.TimeoutError:
                 return messages
 

@@ -13,12 +13,15 @@ from typing import Any
 
 import aiohttp
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from rasa_ext.channel_guards import ORIGIN_REFUSED, UNAVAILABLE
+from rasa_ext.channel_guards import MAX_REQUEST_BYTES, ORIGIN_REFUSED, UNAVAILABLE
 from rasa_ext.socketio_channel import NO_SESSION, OTHER_SESSION
 from tests.conftest import ALLOWED_TEST_ORIGIN
 from tests.servers import Assistant, post_json, texts
 from tests.socket_client import SocketClient
+from tests.test_live_robustness import TURN_BOUND_SECONDS, any_json, messages, nested
 
 pytestmark = pytest.mark.server
 
@@ -256,3 +259,60 @@ def test_a_hanging_turn_gets_the_french_fallback_on_both_channels(assistant: Ass
     assert [message["text"] for message in socket_messages] == [UNAVAILABLE]
     assert status == 200 and texts(rest_replies) == UNAVAILABLE
     assert "lannuaire.service-public.gouv.fr" in UNAVAILABLE
+
+
+FUZZ_SESSION = "sio-fuzz"
+message_ids = st.one_of(st.none(), st.text(max_size=80), st.uuids().map(str), any_json)
+socket_data = st.one_of(
+    st.fixed_dictionaries(
+        {"message": messages, "session_id": st.just(FUZZ_SESSION)},
+        optional={"message_id": message_ids, "metadata": any_json | st.text(max_size=100)},
+    ),
+    st.fixed_dictionaries({"message": messages, "session_id": st.text(max_size=200) | any_json}),
+    st.integers(1, 3_000).map(
+        lambda depth: {"message": "hi", "session_id": FUZZ_SESSION, "metadata": nested(depth)}
+    ),
+    st.integers(1, 200).map(lambda depth: {"message": "hi", "metadata": json.loads(nested(depth))}),
+    any_json,
+).filter(  # larger frames close the connection (test_a_websocket_frame_over_the_limit_…)
+    lambda data: len(json.dumps(data)) < MAX_REQUEST_BYTES - 1024
+)
+
+
+@pytest.fixture(scope="module")
+def fuzz_client(assistant: Assistant):
+    """One connection for the whole fuzz run, as a page would keep it."""
+    loop = asyncio.new_event_loop()
+    client = loop.run_until_complete(connected_on(assistant, FUZZ_SESSION))
+    yield loop, client
+    loop.run_until_complete(client.close())
+    leftovers = asyncio.all_tasks(loop)  # the client's long poll: not worth waiting for
+    for task in leftovers:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+    loop.close()
+
+
+async def connected_on(assistant: Assistant, session_id: str) -> SocketClient:
+    return await connected(assistant, session_id)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
+)
+@given(data=socket_data)
+def test_any_socketio_message_gets_a_french_answer(fuzz_client, data: Any):
+    """Every event gets an answer or a French refusal, in bounded time, on a connection that
+    stays open (the server never drops it nor goes silent)."""
+    loop, client = fuzz_client
+    started = time.monotonic()
+    replies = loop.run_until_complete(client.say(data, timeout=TURN_BOUND_SECONDS, quiet=0.05))
+    assert time.monotonic() - started < TURN_BOUND_SECONDS
+    assert replies and all(reply.get("text") or reply.get("quick_replies") for reply in replies)
+    assert not client.disconnected.is_set()
+
+
+def test_the_socket_still_answers_after_the_fuzzing(fuzz_client):
+    loop, client = fuzz_client
+    data = {"message": "Qui peut candidater ?", "session_id": FUZZ_SESSION}
+    assert "conseil départemental" in texts(loop.run_until_complete(client.say(data)))
