@@ -201,6 +201,8 @@ def turn_records() -> TurnRecords:
     global _records
     if _records is None:
         url = os.environ.get("REDIS_URL")
-        prefix = os.environ.get("REDIS_KEY_PREFIX") or ""
-        _records = RedisTurnRecords(url, prefix) if url else MemoryTurnRecords()
+        prefix = os.environ.get("REDIS_KEY_PREFIX")  # "<prefix>:" like the lock store's keys
+        _records = (
+            RedisTurnRecords(url, f"{prefix}:" if prefix else "") if url else MemoryTurnRecords()
+        )
     return _records
