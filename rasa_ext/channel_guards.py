@@ -131,11 +131,13 @@ def valid_message_id(value: Any) -> str | None:
 
 def valid_metadata(value: Any) -> dict[str, Any] | None:
     """Metadata is kept only when it is a small object (it is stored with the conversation)."""
-    if isinstance(value, str):  # socket.io clients may send it as JSON text
+    if isinstance(value, str):  # socket.io clients may send it as JSON text (Rasa decodes it)
         try:
             value = json.loads(value)
-        except (ValueError, RecursionError) as error:
-            raise BadRequest("Le champ « metadata » doit être un objet JSON valide.") from error
+        except ValueError:
+            return None  # not an object: ignored, like any other non-object metadata
+        except RecursionError as error:
+            raise BadRequest(TOO_DEEP) from error
         if json_depth(value) > MAX_JSON_DEPTH:
             raise BadRequest(TOO_DEEP)
     if value is None:

@@ -223,3 +223,16 @@ def test_the_server_limits_are_set_with_a_french_413():
     assert json.loads(reply.body) == {
         "error": "La requête est trop volumineuse (au plus 64 Kio). Envoyez une question plus courte."
     }
+
+
+def test_metadata_sent_as_json_text_is_decoded_with_the_same_limits():
+    """Rasa's socket.io widgets may send metadata as JSON text."""
+    from rasa_ext.channel_guards import valid_metadata
+
+    assert valid_metadata('{"page": "/accueil"}') == {"page": "/accueil"}
+    assert valid_metadata("pas du JSON") is None
+    assert valid_metadata("[1, 2]") is None
+    with pytest.raises(BadRequest, match="trop imbriqué"):
+        valid_metadata("[" * 50_000 + "]" * 50_000)
+    with pytest.raises(BadRequest, match="trop volumineux"):
+        valid_metadata(json.dumps({"blob": "x" * 3000}))
