@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     rasa_api_token: SecretStr = Field(SecretStr(""), description="active l'API HTTP de Rasa")
     # Longest user message passed to the NLU; longer ones are cut (README, « Limites »).
     max_message_chars: int = Field(1000, description="longueur maximale d'un message")
+    # Larger bodies and WebSocket frames are refused before they are read (Sanic's default: 100 MB).
+    max_request_bytes: int = Field(64 * 1024, description="taille maximale d'une requête")
     turn_timeout_seconds: float = Field(20, description="durée maximale d'un tour (s)")
     conversation_retention_days: float = Field(90, description="durée de conservation (jours)")
     purge_interval_hours: float = Field(6, description="intervalle des purges (h), 0 : aucune")

@@ -9,7 +9,7 @@ export RASA_PORT="${RASA_PORT:-5005}" ACTIONS_PORT="${ACTIONS_PORT:-5055}" WEB_P
 export RASA_HOST="${RASA_HOST:-127.0.0.1}"
 export ACTIONS_URL="${ACTIONS_URL:-http://127.0.0.1:$ACTIONS_PORT/webhook}"
 export RASA_PUBLIC_URL="${RASA_PUBLIC_URL:-http://127.0.0.1:$RASA_PORT}"
-ALLOWED_ORIGINS="${ALLOWED_ORIGINS:-http://127.0.0.1:$WEB_PORT http://localhost:$WEB_PORT}"
+export ALLOWED_ORIGINS="${ALLOWED_ORIGINS:-http://127.0.0.1:$WEB_PORT http://localhost:$WEB_PORT}"  # read by the socket.io channel too
 
 cd "$ROOT"
 ensure_venv requirements.txt

@@ -8,11 +8,16 @@ import pytest
 
 from tests.servers import Assistant
 
+# The only page origin the test server's socket.io channel accepts (ALLOWED_ORIGINS).
+ALLOWED_TEST_ORIGIN = "https://site.example"
+
 
 @pytest.fixture(scope="session")
 def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
     """The trained model served over REST on free ports; started once, shared by all tests."""
-    running = Assistant(tmp_path_factory.mktemp("assistant")).start()
+    running = Assistant(
+        tmp_path_factory.mktemp("assistant"), env_overrides={"ALLOWED_ORIGINS": ALLOWED_TEST_ORIGIN}
+    ).start()
     yield running
     running.stop()
 

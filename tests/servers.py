@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -180,6 +181,14 @@ class Assistant:
     def stop(self) -> None:
         self.rasa.stop()
         self.actions.stop()
+
+    def user_turns(self, sender: str) -> int:
+        """How many user messages the conversation's tracker holds (turns really played)."""
+        with sqlite3.connect(self.workdir / "tracker.db") as tracker:
+            (count,) = tracker.execute(
+                "SELECT count(*) FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,)
+            ).fetchone()
+        return count
 
     def say(self, sender: str, text: str, timeout: float = 30) -> list[dict[str, Any]]:
         status, replies = post_json(self.webhook, {"sender": sender, "message": text}, timeout)

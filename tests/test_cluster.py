@@ -584,3 +584,40 @@ def test_old_events_are_purged_while_the_cluster_runs(cluster: Cluster):
         assert texts_left() == [("purge-returning", "récent")]
     finally:
         engine.dispose()
+
+
+def test_a_repeated_message_id_is_played_once_across_the_servers(cluster: Cluster):
+    """A retry may reach the other server (round robin, or the first one died): the turn
+    records are in Redis, so the repeat gets the recorded answer, on either server, even while
+    the first run is still in flight. Counted in the tracker store (PostgreSQL)."""
+    for server in cluster.rasa_servers:  # the test above killed one
+        if server.popen is None or server.popen.poll() is not None:
+            server.start()
+    webhooks = [f"http://127.0.0.1:{port}/webhooks/rest/webhook" for port in cluster.rasa_ports]
+
+    async def send(session: aiohttp.ClientSession, url: str, body: dict) -> list[dict]:
+        async with session.post(url, json=body, timeout=REQUEST_TIMEOUT) as response:
+            assert response.status == 200, await response.text()
+            return await response.json()
+
+    async def scenario(sender: str) -> tuple[list, list, list]:
+        question = {"sender": sender, "message": "c'est quand la date limite ?"}
+        async with aiohttp.ClientSession() as session:
+            first = await send(session, webhooks[0], dict(question, message_id="retry-1"))
+            retry = await send(session, webhooks[1], dict(question, message_id="retry-1"))
+            together = await asyncio.gather(
+                *(send(session, url, dict(question, message_id="both-1")) for url in webhooks)
+            )
+        return first, retry, together
+
+    sender = f"cluster-idem-{uuid.uuid4().hex[:8]}"
+    first, retry, together = asyncio.run(scenario(sender))
+    tracker = TrackerReader(cluster.tracker_db_url)
+    try:
+        user_turns = [data["text"] for kind, data in tracker.events(sender) if kind == "user"]
+    finally:
+        tracker.dispose()
+    assert "11 octobre 2021" in "\n".join(reply.get("text", "") for reply in first)
+    assert retry == first
+    assert together[0] == together[1]
+    assert user_turns == ["c'est quand la date limite ?"] * 2  # retry-1 once, both-1 once

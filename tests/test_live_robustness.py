@@ -1,4 +1,5 @@
-"""Bad input at the REST channel of a running server: never a 500, never a crash, bounded time."""
+"""Bad input at the REST channel of a running server: never a 500, never a crash, bounded time.
+(The socket.io channel's fuzz test is in tests/test_socketio_channel.py and uses these strategies.)"""
 
 from __future__ import annotations
 
@@ -57,8 +58,34 @@ bodies = st.one_of(
     st.dictionaries(st.text(max_size=10), any_json, max_size=5),
     any_json,
 )
+
+
+def nested(depth: int, opening: str = "[", closing: str = "]") -> str:
+    return opening * depth + closing * depth
+
+
+# Measured before: HTTP 500 for a deep bare list and for deep metadata (RecursionError).
+deep_bodies = st.one_of(
+    st.integers(1, 30_000).map(lambda depth: nested(depth).encode()),
+    st.integers(1, 20_000).map(
+        lambda depth: f'{{"sender": "a", "message": "hi", "metadata": {nested(depth)}}}'.encode()
+    ),
+    st.integers(1, 5_000).map(
+        lambda depth: (
+            '{"sender": "a", "message": "hi", "metadata": '
+            + '{"a": ' * depth
+            + "1"
+            + "}" * depth
+            + "}"
+        ).encode()
+    ),
+    st.integers(1, 5_000).map(
+        lambda depth: f'{{"sender": "a", "message": {nested(depth)}}}'.encode()
+    ),
+)
 raw_bodies = st.one_of(
     bodies.map(lambda b: json.dumps(b).encode()),
+    deep_bodies,
     st.binary(max_size=200),
     st.sampled_from(
         [b"", b"{", b"[]", b'"s"', b"null", b"\xff\xfe\x00", b'{"sender": "a", "message": "x"']
@@ -74,9 +101,9 @@ def test_any_body_gets_a_clean_answer(assistant: Assistant, body: bytes):
     started = time.monotonic()
     status, payload = post_json(assistant.webhook, body, timeout=TURN_BOUND_SECONDS + 5)
     elapsed = time.monotonic() - started
-    assert status in (200, 400), (status, payload, body[:200])
+    assert status in (200, 400, 413), (status, payload, body[:200])
     assert elapsed < TURN_BOUND_SECONDS, (elapsed, body[:200])
-    if status == 400:
+    if status != 200:
         assert isinstance(payload, dict) and payload["error"]
     else:
         assert isinstance(payload, list) and payload, "every accepted turn gets an answer"
@@ -88,11 +115,35 @@ def test_server_still_answers_after_the_fuzzing(assistant: Assistant):
 
 def test_very_long_message_is_cut_with_a_french_note(assistant: Assistant):
     started = time.monotonic()
-    replies = assistant.say(
-        f"long-{uuid.uuid4().hex[:8]}", "Qui peut candidater ? " + "x" * 100_000
-    )
+    replies = assistant.say(f"long-{uuid.uuid4().hex[:8]}", "Qui peut candidater ? " + "x" * 60_000)
     assert time.monotonic() - started < 5
     assert "1000 premiers caractères" in texts(replies)
+
+
+def test_a_body_over_64_kib_is_refused_by_the_server_in_french(assistant: Assistant):
+    """Sanic's default limit was 100 MB: the whole body was read before the channel looked at it."""
+    status, payload = post_json(assistant.webhook, {"sender": "big", "message": "x" * 70_000})
+    assert status == 413
+    assert payload == {
+        "error": "La requête est trop volumineuse (au plus 64 Kio). Envoyez une question plus courte."
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b'{"sender":"a","message":"hi","metadata":' + nested(20_000).encode() + b"}", "imbriqué"),
+        (nested(20_000).encode(), "imbriqué"),
+        (b'{"sender":"a","message":"hi","metadata":{"a":"' + b"x" * 3000 + b'"}}', "metadata"),
+        (b'{"sender":"a\\n","message":"hi"}', "sender"),
+        (b'{"sender":"a","message":"hi","message_id":"' + b"m" * 65 + b'"}', "message_id"),
+    ],
+    ids=["deep-metadata", "deep-bare", "big-metadata", "sender-newline", "long-message-id"],
+)
+def test_nested_or_oversized_fields_get_400_in_french(assistant: Assistant, body: bytes, error):
+    status, payload = post_json(assistant.webhook, body)
+    assert status == 400, payload
+    assert error in payload["error"]
 
 
 @pytest.mark.parametrize(
