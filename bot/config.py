@@ -4,7 +4,7 @@ Read from the environment, then from `.env` at the project's top (copy `.env.exa
 environment wins. An empty variable means its default, as in the shell scripts. `settings()`
 reads them again whenever a variable or `.env` changed (tests, `bot` commands see the change);
 otherwise it returns the same object, cheap enough to call on every log line.
-The README's settings table is checked against this class (tests/test_config.py).
+The README's settings table is checked against this class (tests/unit/test_config.py).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 # make cluster: the scale-out topology on loopback, in the foreground until Ctrl-C.
 #   nginx (CLUSTER_PORT, 8000) -> CLUSTER_SERVERS Rasa servers (2) -> nginx -> action servers (2),
 #   conversations and places/contacts in PostgreSQL, conversation locks in Redis.
-# Started by scripts/cluster/topology.py (also used by tests/test_cluster.py). See README.md,
+# Started by scripts/cluster/topology.py (also used by tests/cluster/test_cluster.py). See README.md,
 # « Passer à l'échelle (make cluster) ».
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"

@@ -30,8 +30,21 @@ def rasa_server(assistant: Assistant) -> Assistant:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """The blind evaluation's table per category, when it ran."""
-    from tests.test_live_eval import REPORT
+    from tests.live.test_live_eval import REPORT
 
     for table in REPORT:
         terminalreporter.write_sep("=", "blind evaluation (tests/eval/)")
         terminalreporter.write_line(table)
+
+
+# The folder says what a test needs (see tests/*/__init__.py): its marker follows, so that
+# `-m "not server and not browser and not cluster"` and `make check` select by need.
+FOLDER_MARKERS = {"live": "server", "browser": "browser", "cluster": "cluster"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = item.path.relative_to(item.config.rootpath).parts
+        marker = FOLDER_MARKERS.get(parts[1]) if len(parts) > 2 and parts[0] == "tests" else None
+        if marker:
+            item.add_marker(marker)

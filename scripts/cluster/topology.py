@@ -6,7 +6,7 @@
                         \\--/socket.io/, ip_hash-->  (same servers)      least_conn -> rasa run actions #1 .. #N
 
 The only way the topology is started: `scripts/cluster.sh` (`make cluster`) runs this module,
-`tests/test_cluster.py` uses `Cluster` directly. Processes are `tests.servers.Process` objects
+`tests/cluster/test_cluster.py` uses `Cluster` directly. Processes are `tests.servers.Process` objects
 (start, wait for health, stop the process group).
 """
 

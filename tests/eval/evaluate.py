@@ -3,7 +3,7 @@ REST, the reply judged by its content, and a table per category.
 
     .venv/bin/python -m tests.eval.evaluate --url http://127.0.0.1:5005   # against `make run`
 
-`make test` runs it against the session's assistant (tests/test_live_eval.py) and fails under
+`make test` runs it against the session's assistant (tests/live/test_live_eval.py) and fails under
 MIN_OVERALL overall or MIN_CATEGORY in any category: the product's target (issue 11), reached on
 2026-12-02 (97.2 % overall, weakest category 93.2 %).
 """

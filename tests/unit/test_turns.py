@@ -35,7 +35,7 @@ def redis_records() -> RedisTurnRecords:
 BACKENDS = {"memory": MemoryTurnRecords, "redis": redis_records}
 
 
-@pytest.fixture(params=list(BACKENDS))
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 def make_records(request):
     return BACKENDS[request.param]
 

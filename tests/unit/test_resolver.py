@@ -12,16 +12,16 @@ import statistics
 import time
 from collections import defaultdict
 from functools import cache
-from pathlib import Path
 
 import pytest
 
+from bot import PROJECT_DIR
 from bot.places.resolver import PlaceResolver, Resolution, get_resolver, name_key
 from bot.text import strip_accents
 
 pytest_plugins = ["tests.conftest_db"]
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = PROJECT_DIR.parent / "shared" / "data"
 
 
 @cache

@@ -22,7 +22,7 @@ from bot.staff.faq_sheet import (
     render_markdown,
 )
 
-FIXTURE = Path(__file__).parent / "fixtures" / "faq_project"
+FIXTURE = PROJECT_DIR / "tests" / "fixtures" / "faq_project"
 SAMPLES = {
     "action_answer_dates": lambda: ("question posée le 1er mars 2021", "Date limite : 15 avril."),
 }

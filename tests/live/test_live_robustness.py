@@ -1,5 +1,5 @@
 """Bad input at the REST channel of a running server: never a 500, never a crash, bounded time.
-(The socket.io channel's fuzz test is in tests/test_socketio_channel.py and uses these strategies.)"""
+(The socket.io channel's fuzz test is in tests/live/test_socketio_channel.py and uses these strategies.)"""
 
 from __future__ import annotations
 

@@ -20,9 +20,9 @@ from bot import config
 from rasa_ext.channel_guards import ORIGIN_REFUSED, UNAVAILABLE
 from rasa_ext.socketio_channel import NO_SESSION, OTHER_SESSION
 from tests.conftest import ALLOWED_TEST_ORIGIN
+from tests.live.test_live_robustness import TURN_BOUND_SECONDS, any_json, messages, nested
 from tests.servers import Assistant, post_json, texts
 from tests.socket_client import SocketClient
-from tests.test_live_robustness import TURN_BOUND_SECONDS, any_json, messages, nested
 
 pytestmark = pytest.mark.server
 MAX_REQUEST_BYTES = config.settings().max_request_bytes

@@ -50,7 +50,7 @@ SETTLE_TIMEOUT = 90  # s; a crashed server's lock ticket expires after TICKET_LO
 # SIGKILL (a crash) by default; CLUSTER_TEST_SIGNAL=TERM for a graceful stop (rolling restart).
 KILL_SIGNAL = signal.Signals["SIG" + (os.environ.get("CLUSTER_TEST_SIGNAL") or "KILL").upper()]
 REQUEST_TIMEOUT = 90  # s, longer than nginx's proxy_read_timeout (60 s)
-# The edge (see also tests/test_cluster_edge.py): the HTTP API on, CORS for one site, and a purge
+# The edge (see also tests/cluster/test_cluster_edge.py): the HTTP API on, CORS for one site, and a purge
 # every 18 s while the servers run (CONVERSATION_RETENTION_DAYS: 90 by default).
 API_TOKEN = f"cluster-test-{uuid.uuid4().hex}"
 ALLOWED_ORIGIN = "https://www.allier.fr"

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import PROJECT_DIR
 from bot.knowledge.facts import (
     dates_answer,
     deadline_status,
@@ -62,7 +63,7 @@ def test_today_can_be_frozen_by_environment(monkeypatch):
 
 
 def test_a_later_call_is_only_a_data_change(tmp_path: Path):
-    text = (Path(__file__).parents[1] / "bot/data/call.yml").read_text(encoding="utf-8")
+    text = (PROJECT_DIR / "bot/data/call.yml").read_text(encoding="utf-8")
     later = tmp_path / "call.yml"
     later.write_text(text.replace("2021-10-11", "2027-03-01"), encoding="utf-8")
     call = load_call(later)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-ROOT = Path(__file__).resolve().parents[1]
+from bot import PROJECT_DIR
+
+ROOT = PROJECT_DIR
 # Each source and the lock generated from it.
 LOCKS = {"requirements.in": "requirements.txt", "requirements-dev.in": "requirements-dev.txt"}
 # A lock entry: `name==version \` followed by its `--hash=sha256:...` lines.

@@ -1,7 +1,7 @@
 """The cluster's edge without Rasa: the nginx configuration of `make cluster` in front of a stand-in
 back end (records what reaches it). Rate limit with a French 429, only the channels public, the
 HTTP API on its own loopback port, no query string in the access log, CORS from ALLOWED_ORIGINS
-compared exactly. The same checks against real Rasa servers are in tests/test_cluster.py."""
+compared exactly. The same checks against real Rasa servers are in tests/cluster/test_cluster.py."""
 
 from __future__ import annotations
 

@@ -7,15 +7,14 @@ run and written to results/eval/ with every failed item.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from bot import PROJECT_DIR
 from tests.eval import evaluate as ev
 from tests.servers import Assistant
 
 pytestmark = pytest.mark.server
-RESULTS = Path(__file__).resolve().parent.parent / "results" / "eval"
+RESULTS = PROJECT_DIR / "results" / "eval"
 REPORT: list[str] = []  # printed by conftest.pytest_terminal_summary
 
 
@@ -48,7 +47,7 @@ MIN_WORDS = 4  # « ok », « merci », « Allier » are everybody's words
 def test_no_evaluation_message_is_in_the_training_data():
     """The evaluation stays blind: no item (normalised) is a training example."""
     training = set()
-    for path in (Path(__file__).resolve().parent.parent / "data" / "nlu").glob("*.yml"):
+    for path in (PROJECT_DIR / "data" / "nlu").glob("*.yml"):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip().startswith("- "):
                 training.add(ev.normalised(line.strip()[2:]))
