@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "bot.privacy",
     "bot.faq_sheet",
     "bot.report",
+    "bot.review",
     "bot.nlu_gate",
     "bot.webserver",
 )
