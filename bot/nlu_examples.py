@@ -124,6 +124,11 @@ class TrainingData:
 
     def check(self, intent: str, text: str) -> Addition:
         """The addition, or `Refused` with the reason."""
+        example = self.check_text(text)
+        return Addition(intent, example, self.file_of(intent))
+
+    def check_text(self, text: str) -> str:
+        """The example line for `text`, whatever its intent, or `Refused` with the reason."""
         example = as_example(text)
         key = message_key(example)
         if not key:
@@ -135,7 +140,7 @@ class TrainingData:
             raise Refused(f"déjà un exemple d'entraînement (intention {self.intent_of_key[key]})")
         if key in self.evaluation_keys:
             raise Refused("c'est un message des évaluations (tests/) : il doit rester inédit")
-        return Addition(intent, example, self.file_of(intent))
+        return example
 
     def remember(self, addition: Addition) -> None:
         """Later checks see this addition as an existing example (no duplicate in one session)."""

@@ -309,8 +309,13 @@ def topic_choices(data: TrainingData) -> list[TopicChoice]:
     from bot.faq_sheet import build_sheet
 
     known = data.intents() - NOT_TOPICS
-    logging.getLogger("bot").setLevel(logging.ERROR)  # the sheet's samples may lack the place store
-    entries = [e for e in build_sheet() if e.intent in known]
+    quiet = logging.getLogger("bot")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # without the place store, contact answers are generic: fine
+    try:
+        entries = [e for e in build_sheet() if e.intent in known]
+    finally:
+        quiet.setLevel(level)
     return [TopicChoice(e.intent, e.title, e.answers[0].text if e.answers else "") for e in entries]
 
 
@@ -367,32 +372,39 @@ def show_context(conversations: Conversations, item: Item, say: Callable[[str], 
         say(f"  … et {item.count - 3} autre(s) conversation(s).")
 
 
-def propose_addition(
-    item: Item, data: TrainingData, prompter: Prompter, topics: list[TopicChoice],
-    say: Callable[[str], None],
-) -> Addition | None:  # fmt: skip
-    choice = prompter.topic(topics)
-    if choice is None:
-        return None
-    say(f"  Réponse du sujet « {choice.title} » :")
-    say(wrap(choice.answer, "    ", 100))
+def acceptable_text(
+    item: Item, data: TrainingData, prompter: Prompter, say: Callable[[str], None]
+) -> str | None:
+    """The message, or the staff's edit of it without personal data; None when refused."""
     text = item.text
     while True:
         try:
-            addition = data.check(choice.intent, text)
+            data.check_text(text)
+            return text
         except Refused as refusal:
             say(f"  Refusé : {refusal}.")
             if "données personnelles" not in str(refusal):
                 return None
-            edited = prompter.edit("Texte sans données personnelles :", mask_personal_data(text))
-            if not edited:
+            text = prompter.edit("Texte sans données personnelles :", mask_personal_data(text))
+            if not text:
                 return None
-            text = edited
-            continue
-        if prompter.confirm(f"Ajouter « {addition.text} » à « {choice.title} » ?"):
-            data.remember(addition)
-            return addition
+
+
+def propose_addition(
+    item: Item, data: TrainingData, prompter: Prompter, topics: list[TopicChoice],
+    say: Callable[[str], None],
+) -> Addition | None:  # fmt: skip
+    text = acceptable_text(item, data, prompter, say)
+    choice = prompter.topic(topics) if text else None
+    if text is None or choice is None:
         return None
+    say(f"  Réponse du sujet « {choice.title} » :")
+    say(wrap(choice.answer, "    ", 100))
+    addition = data.check(choice.intent, text)
+    if not prompter.confirm(f"Ajouter « {addition.text} » à « {choice.title} » ?"):
+        return None
+    data.remember(addition)
+    return addition
 
 
 def review_items(
@@ -571,6 +583,7 @@ class QuestionaryPrompter:
             "Sujet (tapez pour chercher, flèches pour choisir, Entrée ; vide : annuler) :",
             list(by_title),
             validate=lambda text: text in by_title or not text or "Choisissez un sujet de la liste",
+            validate_while_typing=False,  # the list narrows while typing: no error meanwhile
         ).ask()
         return by_title.get(title or "")
 

@@ -3,10 +3,12 @@
 Starts an action server and a Rasa server on free ports with an empty SQLite tracker store, plays a
 fixed set of conversations over REST (questions, contacts, eligibility tests, unclear messages),
 then runs `bot report` on that store. Usage: .venv/bin/python scripts/sample_report.py [OUT]
+[TRACKER]: with TRACKER, the store is copied there (the sample conversations for `bot review`).
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -36,7 +38,7 @@ CONVERSATIONS: list[list[str]] = [
 ]
 
 
-def main(out: Path) -> None:
+def main(out: Path, tracker: Path | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="spie-sample-") as workdir:
         assistant = Assistant(Path(workdir)).start()
         try:
@@ -46,9 +48,14 @@ def main(out: Path) -> None:
         finally:
             assistant.stop()
         data = write_report(out=out, db_url=assistant.env["TRACKER_DB_URL"])
+        if tracker is not None:
+            shutil.copyfile(Path(workdir) / "tracker.db", tracker)
     print(f"{out}: {data.conversations} conversations, {data.user_messages} messages, "
           f"{data.fallback_count} non compris")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "samples" / "report.html")
+    main(
+        Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "samples" / "report.html",
+        Path(sys.argv[2]) if len(sys.argv) > 2 else None,
+    )

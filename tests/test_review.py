@@ -304,7 +304,7 @@ def test_add_example_written_in_rasa_format_and_kept(sqlite_url: str, project: P
     # 6 cahier des charges: context, then add to more_info; 7 montant: add to not_in_sources.
     keyboard = Keyboard(
         actions=[IGNORE, ADD, SKIP, ADD, SKIP, SKIP, LEARN, CONTEXT, ADD, ADD],
-        topics=["faq/who_can_apply", "faq/who_can_apply", "faq/more_info", "not_in_sources"],
+        topics=["faq/more_info", "not_in_sources"],  # refused messages: no topic asked
         confirms=[True, True, True],  # the two additions, then keep the new examples
     )
     review, said = make_review(sqlite_url, project, keyboard)

@@ -2,6 +2,7 @@
 REST, the reply judged by its content, and a table per category.
 
     .venv/bin/python -m tests.eval.evaluate --url http://127.0.0.1:5005   # against `make run`
+    .venv/bin/python -m tests.eval.evaluate --model PATH.tar.gz  # starts its own servers (bot review)
 
 `make test` runs it against the session's assistant (tests/test_live_eval.py) and fails under
 MIN_OVERALL overall or MIN_CATEGORY in any category: the product's target (issue 11), reached on
@@ -227,19 +228,35 @@ def rest_say(url: str) -> Say:
     return say
 
 
+def evaluate_model(model: Path) -> list[Outcome]:
+    """The evaluation against an action server and a Rasa server started for `model`."""
+    import tempfile
+
+    from tests.servers import Assistant
+
+    with tempfile.TemporaryDirectory(prefix="spie-eval-") as workdir:
+        assistant = Assistant(Path(workdir), model=model.resolve()).start()
+        try:
+            return evaluate(rest_say(assistant.url))
+        finally:
+            assistant.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:5005")
+    parser.add_argument("--model", type=Path, help="start servers with this model (not --url)")
     parser.add_argument("--failures", action="store_true", help="list the failed items")
     parser.add_argument("--json", help="write every outcome to this file")
     args = parser.parse_args(argv)
-    outcomes = evaluate(rest_say(args.url))
+    outcomes = evaluate_model(args.model) if args.model else evaluate(rest_say(args.url))
     print(table(outcomes))
     if args.failures:
         print(failures(outcomes))
     if args.json:
         Path(args.json).write_text(json.dumps(
-            [{"id": o.item.id, "category": o.item.category, "passed": o.passed, "why": o.why,
+            [{"id": o.item.id, "category": o.item.category, "expect": o.item.expect,
+              "passed": o.passed, "why": o.why,
               "text": o.item.text, "reply": o.reply} for o in outcomes],
             ensure_ascii=False, indent=1), encoding="utf-8")
     overall, categories = shares(outcomes)
