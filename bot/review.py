@@ -37,7 +37,7 @@ from bot.nlu_examples import (
     write_additions,
 )
 from bot.personal_data import mask_personal_data
-from bot.report import FALLBACK_INTENT, event_data, read_events, topic_of
+from bot.report import FALLBACK_INTENT, event_data, read_events, topic_label, topic_of
 from bot.review_check import CURRENT_MODEL, WORSE, Checks, RasaChecks, format_comparison, run_checks
 from bot.topics import NOT_IN_SOURCES, UNCLEAR_MESSAGE
 
@@ -162,7 +162,8 @@ def _understood(parse_data: dict[str, Any]) -> str | None:
     confidence = _confidence(parse_data)
     if not topic:
         return None
-    return f"{topic} ({confidence:.2f})" if confidence is not None else topic
+    label = topic_label(topic)  # « Qui peut candidater ? (faq/who_can_apply) »
+    return f"{label}, confiance {confidence:.2f}" if confidence is not None else label
 
 
 def read_conversations(

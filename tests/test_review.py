@@ -139,16 +139,17 @@ def check_listing(items: list[Item]) -> None:
     by_text = {i.text: i for i in items}
     assert by_text["qsdfgh"].variants == ["Qsdfgh !"]
     assert by_text["qsdfgh"].summary() == (
-        "2 fois (non compris ×2, sujets proposés ×2) ; lu comme : nlu_fallback (0.30)"
+        "2 fois (non compris ×2, sujets proposés ×2) ; lu comme : Message non compris (nlu_fallback), confiance 0.30"
     )
     assert by_text[UNKNOWN_MONEY].summary() == (
-        "1 fois (« pas dans les sources » ×1) ; lu comme : not_in_sources (0.97)"
+        "1 fois (« pas dans les sources » ×1) ; lu comme : Question à laquelle la page de l'AMI ne répond pas (not_in_sources), confiance 0.97"
     )
     assert (
-        by_text["bla bla truc"].summary() == "1 fois (sujets proposés ×1) ; lu comme : greet (0.80)"
+        by_text["bla bla truc"].summary()
+        == "1 fois (sujets proposés ×1) ; lu comme : Salutation (greet), confiance 0.80"
     )
     assert by_text["le cahier des charges svp"].summary() == (
-        "1 fois (confiance faible ×1) ; lu comme : faq/more_info (0.41)"
+        "1 fois (confiance faible ×1) ; lu comme : Où trouver plus d'informations ? (faq/more_info), confiance 0.41"
     )
 
 
