@@ -354,11 +354,13 @@ ACTIONS = {
 }
 
 
-def wrap(text: str, indent: str = "    ", width: int = 100) -> str:
-    return "\n".join(
-        textwrap.fill(line, width, initial_indent=indent, subsequent_indent=indent) or indent
-        for line in text.splitlines()
-    )
+def wrap(text: str, indent: str = "    ", first: str | None = None, width: int = 100) -> str:
+    """`text` wrapped at `width`, every line after `indent`; the very first after `first`."""
+    lines = []
+    for number, line in enumerate(text.splitlines()):
+        start = first if first is not None and number == 0 else indent
+        lines.append(textwrap.fill(line, width, initial_indent=start, subsequent_indent=indent))
+    return "\n".join(lines)
 
 
 def show_context(conversations: Conversations, item: Item, say: Callable[[str], None]) -> None:
@@ -368,7 +370,7 @@ def show_context(conversations: Conversations, item: Item, say: Callable[[str], 
             start = occurrence.index - min(occurrence.index, CONTEXT_BEFORE)
             mark = "→" if start + number == occurrence.index else " "
             who = "Usager" if line.speaker == "user" else "Assistant"
-            say(wrap(f"{mark} {who} : {line.text}", "    ", 100))
+            say(wrap(line.text, " " * (len(who) + 9), f"    {mark} {who} : "))
     if item.count > 3:
         say(f"  … et {item.count - 3} autre(s) conversation(s).")
 
@@ -400,7 +402,7 @@ def propose_addition(
     if text is None or choice is None:
         return None
     say(f"  Réponse du sujet « {choice.title} » :")
-    say(wrap(choice.answer, "    ", 100))
+    say(wrap(choice.answer))
     addition = data.check(choice.intent, text)
     if not prompter.confirm(f"Ajouter « {addition.text} » à « {choice.title} » ?"):
         return None
