@@ -593,7 +593,8 @@ class QuestionaryPrompter:
     def confirm(self, message: str, default: bool = True) -> bool:
         import questionary
 
-        return bool(questionary.confirm(message, default=default, auto_enter=False).ask())
+        choices = ["Oui", "Non"] if default else ["Non", "Oui"]  # the default first
+        return questionary.select(message, choices, instruction="(flèches, Entrée)").ask() == "Oui"
 
     def edit(self, message: str, default: str) -> str | None:
         import questionary

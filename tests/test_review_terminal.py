@@ -88,7 +88,8 @@ def test_review_keyboard_dry_run(tmp_path: Path, tracker_url: str) -> None:
     review.expect(
         shown("Ajouter « le cahier des charges svp » à « Où trouver plus d'informations ? »")
     )
-    review.send("o" + ENTER)
+    review.expect("Oui")
+    review.send(ENTER)  # « Oui », the first choice
     choose(review, 7, 5)  # Terminer la revue
     screen = close(review, tmp_path)
     assert "faq.yml : 1 exemple(s) ajouté(s)" in screen
