@@ -62,9 +62,9 @@ def eval_topics(outcomes: list[dict]) -> dict[str, tuple[int, int]]:
 class RasaChecks:
     """The real steps, as staff would type them."""
 
-    def __init__(self, project_dir: Path = PROJECT_DIR) -> None:
+    def __init__(self, project_dir: Path = PROJECT_DIR, bin_dir: Path | None = None) -> None:
         self.project_dir = project_dir
-        self.bin_dir = Path(sys.executable).parent
+        self.bin_dir = bin_dir or Path(sys.executable).parent  # the venv's rasa and python
 
     def _run(self, *command: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -94,7 +94,7 @@ class RasaChecks:
         )  # fmt: skip
         outcomes = work_dir / "eval.json"
         self._run(
-            sys.executable, "-m", "tests.eval.evaluate", "--model", str(model),
+            str(self.bin_dir / "python"), "-m", "tests.eval.evaluate", "--model", str(model),
             "--json", str(outcomes),
         )  # fmt: skip
         if not outcomes.exists():

@@ -533,3 +533,43 @@ def test_nothing_to_review(empty_url: str, project: Path) -> None:
     review, said = make_review(empty_url, project, Keyboard(actions=[]))
     assert review.run() == 0
     assert said == ["Aucun message à revoir : tout a été compris ou déjà traité."]
+
+
+# --- the real steps, with stand-ins for rasa and python -----------------------------------
+
+FAKE_TOOL = """#!/bin/sh
+# Records its arguments; writes what the real command would (a model, reports, outcomes).
+echo "$(basename "$0") $*" >> "{log}"
+case "$*" in
+  train*) out=$(echo "$*" | sed 's/.*--out \\([^ ]*\\).*/\\1/'); touch "$out/candidat.tar.gz";;
+  "test nlu"*) out=$(echo "$*" | sed 's/.*--out \\([^ ]*\\).*/\\1/'); mkdir -p "$out"
+    echo '{{"greet": {{"f1-score": 0.97, "support": 5}}}}' > "$out/intent_report.json";;
+  *tests.eval.evaluate*) out=$(echo "$*" | sed 's/.*--json \\([^ ]*\\).*/\\1/')
+    echo '[{{"expect": "greet", "passed": true}}, {{"expect": "dates", "passed": false}}]' > "$out";;
+esac
+"""
+
+
+def test_rasa_checks_commands(tmp_path: Path) -> None:
+    from bot.review_check import RasaChecks
+
+    bin_dir, log = tmp_path / "bin", tmp_path / "commands.log"
+    bin_dir.mkdir()
+    for name in ("rasa", "python"):
+        (bin_dir / name).write_text(FAKE_TOOL.format(log=log))
+        (bin_dir / name).chmod(0o755)
+    checks = RasaChecks(bin_dir=bin_dir)
+    assert checks.validate() == (True, "")
+    (tmp_path / "model").mkdir()
+    model = checks.train(tmp_path / "model")
+    assert model == tmp_path / "model" / "candidat.tar.gz"  # a temporary directory, not models/
+    result = checks.scores(model, tmp_path / "new")
+    assert result.holdout.macro_f1 == pytest.approx(0.97)
+    assert result.eval_topics == {"greet": (1, 1), "dates": (0, 1)}
+    assert log.read_text().splitlines() == [
+        "rasa data validate --fail-on-warnings",
+        f"rasa train --out {tmp_path / 'model'} --fixed-model-name candidat",
+        f"rasa test nlu --nlu {PROJECT_DIR / 'tests' / 'nlu_holdout.yml'} --model {model} "
+        f"--out {tmp_path / 'new' / 'holdout'}",
+        f"python -m tests.eval.evaluate --model {model} --json {tmp_path / 'new' / 'eval.json'}",
+    ]
