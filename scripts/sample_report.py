@@ -20,10 +20,30 @@ sys.path.insert(0, str(ROOT))
 from bot.report import write_report  # noqa: E402
 from tests.servers import Assistant  # noqa: E402
 
-ELIGIBLE = ["suis-je éligible ?", "Le conseil départemental", "oui", "passer",
-            "oui", "oui", "oui", "oui", "Allier"]
-NOT_ELIGIBLE = ["test d'éligibilité", "une association", "non", "oui", "oui", "la CAF",
-                "oui", "pas encore", "oui", "oui", "63"]
+ELIGIBLE = [
+    "suis-je éligible ?",
+    "Le conseil départemental",
+    "oui",
+    "passer",
+    "oui",
+    "oui",
+    "oui",
+    "oui",
+    "Allier",
+]
+NOT_ELIGIBLE = [
+    "test d'éligibilité",
+    "une association",
+    "non",
+    "oui",
+    "oui",
+    "la CAF",
+    "oui",
+    "pas encore",
+    "oui",
+    "oui",
+    "63",
+]
 CONVERSATIONS: list[list[str]] = [
     ["bonjour", "Qui peut candidater ?", "merci"],
     ["c'est quand la date limite ?", "qui contacter dans l'Allier ?", "au revoir"],
@@ -67,8 +87,10 @@ def main(out: Path, tracker: Path | None = None) -> None:
         data = write_report(out=out, db_url=assistant.env["TRACKER_DB_URL"])
         if tracker is not None:
             shutil.copyfile(Path(workdir) / "tracker.db", tracker)
-    print(f"{out}: {data.conversations} conversations, {data.user_messages} messages, "
-          f"{data.fallback_count} non compris")
+    print(
+        f"{out}: {data.conversations} conversations, {data.user_messages} messages, "
+        f"{data.fallback_count} non compris"
+    )
 
 
 if __name__ == "__main__":

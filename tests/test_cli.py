@@ -5,7 +5,9 @@ from bot.cli import COMMAND_MODULES, build_parser, main
 
 def test_every_command_group_is_registered():
     commands = build_parser()._subparsers._group_actions[0].choices  # noqa: SLF001
-    assert {"db", "contacts", "privacy", "faq-sheet", "report", "nlu-gate", "web", "review"} <= set(commands)
+    assert {"db", "contacts", "privacy", "faq-sheet", "report", "nlu-gate", "web", "review"} <= set(
+        commands
+    )
     assert len(COMMAND_MODULES) == 8
 
 
