@@ -10,6 +10,7 @@ under two intents would teach a contradiction), when it is an evaluation message
 
 from __future__ import annotations
 
+import difflib
 import io
 import re
 from collections.abc import Iterable
@@ -167,6 +168,21 @@ def by_file(additions: Iterable[Addition]) -> dict[Path, list[Addition]]:
     for addition in additions:
         grouped.setdefault(addition.path, []).append(addition)
     return grouped
+
+
+def preview(additions: Iterable[Addition], root: Path) -> str:
+    """What `write_additions` would change, as a unified diff (paths relative to `root`)."""
+    parts = []
+    for path, group in by_file(additions).items():
+        relative = path.is_relative_to(root)
+        name = str(path.relative_to(root)) if relative else str(path)
+        parts += difflib.unified_diff(
+            path.read_text(encoding="utf-8").splitlines(True),
+            render_with(path, group).splitlines(True),
+            f"a/{name}" if relative else name,
+            f"b/{name}" if relative else name,
+        )
+    return "".join(parts)
 
 
 def write_additions(additions: Iterable[Addition]) -> dict[Path, str]:

@@ -33,6 +33,7 @@ from bot.nlu_examples import (
     TrainingData,
     by_file,
     message_key,
+    preview,
     restore,
     write_additions,
 )
@@ -546,6 +547,9 @@ class Review:
         self.say("")
         self.say(describe(decisions, self.files))
         if self.dry_run:
+            if decisions.additions:
+                self.say("Ce qui serait écrit dans les données d'entraînement :")
+                self.say(preview(decisions.additions, PROJECT_DIR).rstrip("\n"))
             self.say("Essai à blanc (--dry-run) : aucun fichier n'a été modifié.")
             return 0
         counts = {state_id(k): len(v) for k, v in _keys(conversations.occurrences).items()}

@@ -423,6 +423,11 @@ def test_dry_run_writes_nothing(sqlite_url: str, project: Path) -> None:
     )
     assert "ignored.yml : 1 message(s) ignoré(s)\n  - qsdfgh" in output
     assert "Essai à blanc (--dry-run) : aucun fichier n'a été modifié." in output
+    # The exact change, as a diff of the file, in its place in the intent's first block.
+    diff = output.split("Ce qui serait écrit dans les données d'entraînement :\n")[1]
+    assert "     - une page web a consulter ?\n+    - le cahier des charges svp\n" in diff
+    added = [line for line in diff.splitlines() if line[:1] == "+" and line[:3] != "+++"]
+    assert added == ["+    - le cahier des charges svp"]
     assert nlu_texts(project) == before and not (project / "review").exists()
     assert review.checks.trained_with == {}
 

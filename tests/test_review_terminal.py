@@ -97,6 +97,7 @@ def test_review_keyboard_dry_run(tmp_path: Path, tracker_url: str) -> None:
     assert "questions.yml : 1 question(s)" in screen
     assert "  - je m'appelle …, mon mail est …, un rdv ? (1 fois)" in screen
     assert "ignored.yml : 1 message(s) ignoré(s)\n  - qsdfgh" in screen
+    assert "+++ b/data/nlu/faq.yml" in screen and "\n+    - le cahier des charges svp\n" in screen
     assert "Essai à blanc (--dry-run) : aucun fichier n'a été modifié." in screen
     assert not (tmp_path / "review").exists()
 
