@@ -200,6 +200,9 @@ def run_checks(
     checks: Checks, work_dir: Path, old_model: Path, say: Callable[[str], None] = print
 ) -> Comparison | None:
     """Validate, train, score both models; None (and why, said) when a step fails."""
+    if not old_model.exists():  # said before a training of 8 minutes, not after
+        say(f"Pas de modèle actuel à comparer ({old_model}) : lancez d'abord `make model`.")
+        return None
     say("Vérification des données (rasa data validate)…")
     valid, output = checks.validate()
     if not valid:

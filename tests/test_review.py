@@ -263,6 +263,7 @@ def make_review(
     dry_run: bool = False,
 ) -> tuple[Review, list[str]]:  # fmt: skip
     said: list[str] = []
+    (project / "current.tar.gz").touch()  # the model in use, compared with the new one
     checks = checks or FakeChecks(OLD, BETTER_SCORES)
     checks.nlu_dir = project / "nlu"
     review = Review(
@@ -578,3 +579,16 @@ def test_rasa_checks_commands(tmp_path: Path) -> None:
         f"--out {tmp_path / 'new' / 'holdout'}",
         f"python -m tests.eval.evaluate --model {model} --json {tmp_path / 'new' / 'eval.json'}",
     ]
+
+
+def test_no_current_model_no_training(sqlite_url: str, project: Path) -> None:
+    keyboard = Keyboard(actions=[SKIP] * 5 + [ADD], topics=["faq/more_info"], confirms=[True])
+    review, said = make_review(sqlite_url, project, keyboard)
+    (project / "current.tar.gz").unlink()
+    before = nlu_texts(project)
+    review.run()
+    assert (
+        f"Pas de modèle actuel à comparer ({project / 'current.tar.gz'}) : lancez d'abord "
+        "`make model`." in said
+    )
+    assert review.checks.trained_with == {} and nlu_texts(project) == before
