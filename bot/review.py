@@ -13,12 +13,14 @@ validated, retrained in a temporary directory and compared the old and the new m
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import logging
+import signal
 import tempfile
 import textwrap
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -488,8 +490,9 @@ def keep_or_restore(
     previous = write_additions(decisions.additions)
     kept = False
     try:
-        kept = _checked_and_accepted(checks, prompter, old_model, say)
-    finally:  # refused, worse, failed or interrupted: the data files as they were
+        with _exit_on_hangup():
+            kept = _checked_and_accepted(checks, prompter, old_model, say)
+    finally:  # refused, worse, failed, interrupted or terminal closed: the data as it was
         if not kept:
             restore(previous)
             say("Les fichiers de données sont restaurés : rien n'est gardé.")
@@ -497,6 +500,22 @@ def keep_or_restore(
         say("Exemples gardés. Relisez puis validez (git) les fichiers modifiés ; `make run`"
             " entraînera le nouveau modèle au prochain démarrage.")  # fmt: skip
     return kept
+
+
+@contextlib.contextmanager
+def _exit_on_hangup() -> Iterator[None]:
+    """A closed terminal (SIGHUP) or a `kill` (SIGTERM) while the data files hold the new
+    examples: exit through `finally`, which restores them, instead of dying on the spot."""
+
+    def leave(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = {sig: signal.signal(sig, leave) for sig in (signal.SIGHUP, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _checked_and_accepted(

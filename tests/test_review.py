@@ -592,3 +592,23 @@ def test_no_current_model_no_training(sqlite_url: str, project: Path) -> None:
         "`make model`." in said
     )
     assert review.checks.trained_with == {} and nlu_texts(project) == before
+
+
+def test_terminal_closed_during_checks_restores_the_data(sqlite_url: str, project: Path) -> None:
+    import os
+    import signal
+
+    class HangUp(FakeChecks):
+        def train(self, out_dir: Path) -> Path:
+            os.kill(os.getpid(), signal.SIGHUP)  # the terminal closes during the training
+            return super().train(out_dir)
+
+    keyboard = Keyboard(actions=[SKIP] * 5 + [ADD], topics=["faq/more_info"], confirms=[True])
+    review, said = make_review(sqlite_url, project, keyboard, HangUp(OLD, BETTER_SCORES))
+    before, handler = nlu_texts(project), signal.getsignal(signal.SIGHUP)
+    with pytest.raises(SystemExit) as leaving:
+        review.run()
+    assert leaving.value.code == 128 + signal.SIGHUP
+    assert nlu_texts(project) == before
+    assert said[-1] == "Les fichiers de données sont restaurés : rien n'est gardé."
+    assert signal.getsignal(signal.SIGHUP) is handler  # the usual handling back
