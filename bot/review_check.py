@@ -9,6 +9,7 @@ by `bot.nlu_gate`, and the blind evaluation set (`tests.eval.evaluate --model`) 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -22,6 +23,10 @@ from bot.nlu_gate import INTENT_F1_MIN, MACRO_F1_MIN, GateResult, evaluate, load
 CURRENT_MODEL = PROJECT_DIR / "models" / "current.tar.gz"
 HOLDOUT = PROJECT_DIR / "tests" / "nlu_holdout.yml"
 MOVE = 0.01  # an F1 or a share that changes by less is noise, not a move
+# As `ensure_model` in scripts/common.sh trains: repeatable (Python's string hashing and
+# TensorFlow's threaded ops fixed), so the candidate differs from the current model by the new
+# examples only, and is the very model `make run` will train from the kept data.
+REPEATABLE_TRAINING = {"PYTHONHASHSEED": "0", "TF_DETERMINISTIC_OPS": "1"}
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,12 @@ class RasaChecks:
 
     def _run(self, *command: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            command, cwd=self.project_dir, capture_output=True, text=True, check=False
+            command,
+            cwd=self.project_dir,
+            env={**os.environ, **REPEATABLE_TRAINING},
+            capture_output=True,
+            text=True,
+            check=False,
         )
 
     def validate(self) -> tuple[bool, str]:

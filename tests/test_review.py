@@ -545,7 +545,7 @@ def test_nothing_to_review(empty_url: str, project: Path) -> None:
 
 FAKE_TOOL = """#!/bin/sh
 # Records its arguments; writes what the real command would (a model, reports, outcomes).
-echo "$(basename "$0") $*" >> "{log}"
+echo "$PYTHONHASHSEED$TF_DETERMINISTIC_OPS $(basename "$0") $*" >> "{log}"
 case "$*" in
   train*) out=$(echo "$*" | sed 's/.*--out \\([^ ]*\\).*/\\1/'); touch "$out/candidat.tar.gz";;
   "test nlu"*) out=$(echo "$*" | sed 's/.*--out \\([^ ]*\\).*/\\1/'); mkdir -p "$out"
@@ -572,12 +572,13 @@ def test_rasa_checks_commands(tmp_path: Path) -> None:
     result = checks.scores(model, tmp_path / "new")
     assert result.holdout.macro_f1 == pytest.approx(0.97)
     assert result.eval_topics == {"greet": (1, 1), "dates": (0, 1)}
+    # Every command as `make model` trains: PYTHONHASHSEED=0 TF_DETERMINISTIC_OPS=1 (« 01 »).
     assert log.read_text().splitlines() == [
-        "rasa data validate --fail-on-warnings",
-        f"rasa train --out {tmp_path / 'model'} --fixed-model-name candidat",
-        f"rasa test nlu --nlu {PROJECT_DIR / 'tests' / 'nlu_holdout.yml'} --model {model} "
+        "01 rasa data validate --fail-on-warnings",
+        f"01 rasa train --out {tmp_path / 'model'} --fixed-model-name candidat",
+        f"01 rasa test nlu --nlu {PROJECT_DIR / 'tests' / 'nlu_holdout.yml'} --model {model} "
         f"--out {tmp_path / 'new' / 'holdout'}",
-        f"python -m tests.eval.evaluate --model {model} --json {tmp_path / 'new' / 'eval.json'}",
+        f"01 python -m tests.eval.evaluate --model {model} --json {tmp_path / 'new' / 'eval.json'}",
     ]
 
 
