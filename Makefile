@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run shell install install-dev lock model test test-live lint validate rasa-test-report faq-sheet report bench cluster clean
+.PHONY: help run shell install install-dev lock model test test-live lint validate rasa-test-report faq-sheet report review bench cluster clean
 
 help:
 	@echo "make run    — installe, entraîne si besoin, démarre l'assistant (REST, socket.io, pages de démo)"
@@ -51,6 +51,10 @@ faq-sheet: install
 
 report: install
 	.venv/bin/python -m bot.cli report
+
+# Staff: turn the messages the assistant misread into examples (README « Améliorer l'assistant… »).
+review: install
+	.venv/bin/python -m bot.cli review $(ARGS)
 
 bench: model
 	bash bench/run.sh

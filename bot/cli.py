@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "bot.conversations.privacy",
     "bot.staff.faq_sheet",
     "bot.staff.report",
+    "bot.staff.review",
     "bot.staff.nlu_gate",
     "bot.demo.webserver",
 )

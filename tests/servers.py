@@ -103,6 +103,7 @@ class Assistant:
     cors: str = "*"
     rasa_port: int = field(default_factory=free_port)
     actions_port: int = field(default_factory=free_port)
+    model: Path = MODEL  # `bot review` evaluates a candidate model from a temporary directory
 
     def __post_init__(self) -> None:
         env = dict(os.environ)
@@ -131,7 +132,7 @@ class Assistant:
                 rasa,
                 "run",
                 "--model",
-                str(MODEL),
+                str(self.model),
                 "--interface",
                 "127.0.0.1",
                 "--port",
@@ -167,8 +168,8 @@ class Assistant:
         )
 
     def start(self) -> Assistant:
-        if not MODEL.exists():
-            raise RuntimeError(f"{MODEL} is missing: run `make model` first")
+        if not self.model.exists():
+            raise RuntimeError(f"{self.model} is missing: run `make model` first")
         self.build_database()
         self.actions.start()
         try:

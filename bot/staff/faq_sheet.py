@@ -63,6 +63,7 @@ TITLES = {
     "out_of_scope": "Question hors sujet",
     "other_language": "Message dans une autre langue",
     "restart": "Recommencer la conversation",
+    "not_in_sources": "Question à laquelle la page de l'AMI ne répond pas",
     "nlu_fallback": "Message non compris",
 }
 # Rasa's own rules (RulePolicy) for its default intents, and what its built-in actions do.
@@ -151,10 +152,18 @@ def _parse_examples(value: Any) -> list[str]:
 def load_examples(nlu_dir: Path) -> dict[str, list[str]]:
     examples: dict[str, list[str]] = {}
     for path in sorted([*nlu_dir.rglob("*.yml"), *nlu_dir.rglob("*.yaml")]):
-        for block in _read_yaml(path).get("nlu") or []:
-            if isinstance(block, dict) and "intent" in block:
-                found = _parse_examples(block.get("examples"))
-                examples.setdefault(str(block["intent"]), []).extend(found)
+        for intent, found in file_examples(path).items():
+            examples.setdefault(intent, []).extend(found)
+    return examples
+
+
+def file_examples(path: Path) -> dict[str, list[str]]:
+    """intent → phrasings of one Rasa NLU file, annotations removed."""
+    examples: dict[str, list[str]] = {}
+    for block in _read_yaml(path).get("nlu") or []:
+        if isinstance(block, dict) and "intent" in block:
+            found = _parse_examples(block.get("examples"))
+            examples.setdefault(str(block["intent"]), []).extend(found)
     return examples
 
 

@@ -143,7 +143,7 @@ def topic_of(parse_data: dict[str, Any]) -> str | None:
     return intent
 
 
-def _load(row: sa.engine.Row) -> dict[str, Any]:
+def event_data(row: sa.engine.Row) -> dict[str, Any]:
     try:
         data = json.loads(row.data or "{}")
     except ValueError:
@@ -173,7 +173,7 @@ class _Tally:
         if row.type_name == "bot":
             self.day_bot[when.date()] += 1
             return
-        data = _load(row)
+        data = event_data(row)
         if row.type_name == "slot":
             if data.get("value") is not None:
                 self.slots[str(data.get("name"))][str(data["value"])] += 1

@@ -2,6 +2,7 @@
 REST, the reply judged by its content, and a table per category.
 
     .venv/bin/python -m tests.eval.evaluate --url http://127.0.0.1:5005   # against `make run`
+    .venv/bin/python -m tests.eval.evaluate --model PATH.tar.gz  # starts its own servers (bot review)
 
 `make test` runs it against the session's assistant (tests/live/test_live_eval.py) and fails under
 MIN_OVERALL overall or MIN_CATEGORY in any category: the product's target (issue 11), reached on
@@ -80,13 +81,23 @@ def load_items(files: Iterable[str] = ITEM_FILES) -> list[Item]:
 def button_items() -> list[Item]:
     """Quick-reply clicks: each menu topic, and each answer to the self-test's first question."""
     topics = yaml.safe_load((ROOT / "bot/data/topics.yml").read_text(encoding="utf-8"))
-    expect_of = {"ask_dates": "dates", "ask_territory_status": "territory_status",
-                 "ask_contact": "contact", "check_eligibility": "eligibility", "help": "help"}
+    expect_of = {
+        "ask_dates": "dates",
+        "ask_territory_status": "territory_status",
+        "ask_contact": "contact",
+        "check_eligibility": "eligibility",
+        "help": "help",
+    }
     items = [
-        Item(f"click-topic-{key}", "clicks", value["payload"],
-             key.removeprefix("faq/") if key.startswith("faq/") else expect_of[key])
+        Item(
+            f"click-topic-{key}",
+            "clicks",
+            value["payload"],
+            key.removeprefix("faq/") if key.startswith("faq/") else expect_of[key],
+        )
         for key, value in topics.items()
     ]
+
     # After the first answer comes the next question this structure gets, with its number.
     def next_question(value: str) -> str:
         answers = {"structure_type": value}
@@ -95,8 +106,14 @@ def button_items() -> list[Item]:
     question = load_rules().question("structure_type")
     for _, value in question.buttons:
         items.append(
-            Item(f"click-structure-{value}", "clicks", f'/answer{json.dumps({"choice": value})}',
-                 "self_test", before=("/check_eligibility",), contains=(next_question(value),))
+            Item(
+                f"click-structure-{value}",
+                "clicks",
+                f"/answer{json.dumps({'choice': value})}",
+                "self_test",
+                before=("/check_eligibility",),
+                contains=(next_question(value),),
+            )
         )
     return items
 
@@ -138,7 +155,10 @@ def judge_place(reply: str, cards: set[str], wanted: set[str], *, single: bool) 
         return True, ""
     if not single and len(cards) == 1 and len(wanted) == 1:
         return True, ""
-    return False, f"no card nor choice for {sorted(wanted)} (cards {sorted(cards)}, offered {sorted(offered)[:6]})"
+    return (
+        False,
+        f"no card nor choice for {sorted(wanted)} (cards {sorted(cards)}, offered {sorted(offered)[:6]})",
+    )
 
 
 def normalised(text: str) -> str:
@@ -191,9 +211,7 @@ def table(outcomes: list[Outcome]) -> str:
         lines.append(f"{category:<12} {right:>7} {len(group):>6} {right / len(group):>7.1%}")
     right = sum(o.passed for o in outcomes)
     lines.append(f"{'overall':<12} {right:>7} {len(outcomes):>6} {right / len(outcomes):>7.1%}")
-    lines.append(
-        f"required: {MIN_OVERALL:.0%} overall, {MIN_CATEGORY:.0%} in each category"
-    )
+    lines.append(f"required: {MIN_OVERALL:.0%} overall, {MIN_CATEGORY:.0%} in each category")
     return "\n".join(lines)
 
 
@@ -209,7 +227,9 @@ def failures(outcomes: list[Outcome], limit: int = 400) -> str:
     lines = []
     for outcome in [o for o in outcomes if not o.passed][:limit]:
         first = outcome.reply.replace("\n", " ⏎ ")[:150]
-        lines.append(f"- {outcome.item.id} [{outcome.item.expect}] {outcome.item.text[:80]!r}: {outcome.why} | {first}")
+        lines.append(
+            f"- {outcome.item.id} [{outcome.item.expect}] {outcome.item.text[:80]!r}: {outcome.why} | {first}"
+        )
     return "\n".join(lines)
 
 
@@ -227,21 +247,51 @@ def rest_say(url: str) -> Say:
     return say
 
 
+def evaluate_model(model: Path) -> list[Outcome]:
+    """The evaluation against an action server and a Rasa server started for `model`."""
+    import tempfile
+
+    from tests.servers import Assistant
+
+    with tempfile.TemporaryDirectory(prefix="spie-eval-") as workdir:
+        assistant = Assistant(Path(workdir), model=model.resolve()).start()
+        try:
+            return evaluate(rest_say(assistant.url))
+        finally:
+            assistant.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:5005")
+    parser.add_argument("--model", type=Path, help="start servers with this model (not --url)")
     parser.add_argument("--failures", action="store_true", help="list the failed items")
     parser.add_argument("--json", help="write every outcome to this file")
     args = parser.parse_args(argv)
-    outcomes = evaluate(rest_say(args.url))
+    outcomes = evaluate_model(args.model) if args.model else evaluate(rest_say(args.url))
     print(table(outcomes))
     if args.failures:
         print(failures(outcomes))
     if args.json:
-        Path(args.json).write_text(json.dumps(
-            [{"id": o.item.id, "category": o.item.category, "passed": o.passed, "why": o.why,
-              "text": o.item.text, "reply": o.reply} for o in outcomes],
-            ensure_ascii=False, indent=1), encoding="utf-8")
+        Path(args.json).write_text(
+            json.dumps(
+                [
+                    {
+                        "id": o.item.id,
+                        "category": o.item.category,
+                        "expect": o.item.expect,
+                        "passed": o.passed,
+                        "why": o.why,
+                        "text": o.item.text,
+                        "reply": o.reply,
+                    }
+                    for o in outcomes
+                ],
+                ensure_ascii=False,
+                indent=1,
+            ),
+            encoding="utf-8",
+        )
     overall, categories = shares(outcomes)
     return 0 if overall >= MIN_OVERALL and min(categories.values()) >= MIN_CATEGORY else 1
 
