@@ -2,12 +2,13 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run shell install install-dev lock model test test-live lint validate rasa-test-report faq-sheet report review bench cluster clean
+.PHONY: help run shell install install-dev lock model check test test-live lint validate rasa-test-report faq-sheet report review bench cluster clean
 
 help:
 	@echo "make run    — installe, entraîne si besoin, démarre l'assistant (REST, socket.io, pages de démo)"
 	@echo "make shell  — la même chose avec « rasa shell » pour tester les réponses au clavier"
 	@echo "make test   — tous les tests (données, unitaires, conversations, NLU, serveur, navigateur)"
+	@echo "make check  — la boucle rapide (< 1 min) : lint, format, types, données, tests sans serveur"
 
 run:
 	@bash scripts/run.sh server
@@ -28,6 +29,10 @@ lock:
 
 model: install
 	@bash -c 'source scripts/common.sh && ensure_model'
+
+# The fast loop: no server, model, browser or network service (scripts/check.sh).
+check:
+	@bash scripts/check.sh
 
 test:
 	@bash scripts/test.sh

@@ -31,7 +31,12 @@ def set_whole_message_entity(message: Message, entity: str, value: str, extracto
     since Rasa's tools expect every entity to have one; replaces an earlier one of that type."""
     entities = [e for e in message.get(ENTITIES, []) if e.get(ENTITY_ATTRIBUTE_TYPE) != entity]
     entities.append(
-        {ENTITY_ATTRIBUTE_TYPE: entity, ENTITY_ATTRIBUTE_VALUE: value,
-         ENTITY_ATTRIBUTE_START: 0, ENTITY_ATTRIBUTE_END: 0, EXTRACTOR: extractor}
+        {
+            ENTITY_ATTRIBUTE_TYPE: entity,
+            ENTITY_ATTRIBUTE_VALUE: value,
+            ENTITY_ATTRIBUTE_START: 0,
+            ENTITY_ATTRIBUTE_END: 0,
+            EXTRACTOR: extractor,
+        }
     )
     message.set(ENTITIES, entities, add_to_output=True)

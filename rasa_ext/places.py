@@ -49,7 +49,9 @@ from rasa_ext.overrides import override_intent
 PLACE = "place"
 INFORM_PLACE = "inform_place"
 SPACY_DOC = "text_spacy_doc"
-FIRST_PERSON = frozenset({"je", "j", "on", "nous", "notre", "nos", "mon", "ma", "mes", "moi", "chez"})
+FIRST_PERSON = frozenset(
+    {"je", "j", "on", "nous", "notre", "nos", "mon", "ma", "mes", "moi", "chez"}
+)
 _WORDS = re.compile(r"[^\W\d_]+")
 
 _resolver: PlaceResolver | None = None
@@ -72,7 +74,12 @@ class PlaceExtractor(GraphComponent, EntityExtractorMixin):
         # keep_intents: intents that use the place themselves (never changed).
         # weak_intents: not a question; with a place, the message is taken as giving the place.
         return {
-            "keep_intents": ["ask_contact", "ask_territory_status", INFORM_PLACE, "check_eligibility"],
+            "keep_intents": [
+                "ask_contact",
+                "ask_territory_status",
+                INFORM_PLACE,
+                "check_eligibility",
+            ],
             "weak_intents": ["nlu_fallback", "greet", "goodbye", "thank", "answer"],
         }
 

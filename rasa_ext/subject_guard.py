@@ -44,7 +44,11 @@ class SubjectGuard(GraphComponent, IntentClassifier):
         return {
             # An unclear message (nlu_fallback) about money or the dossier is answered honestly.
             "guarded_intents": [
-                "faq", "ask_dates", "ask_territory_status", "check_eligibility", NOT_IN_SOURCES,
+                "faq",
+                "ask_dates",
+                "ask_territory_status",
+                "check_eligibility",
+                NOT_IN_SOURCES,
                 "nlu_fallback",
             ],
             "weak_intents": ["out_of_scope", "help", "answer", "greet", "thank"],
@@ -100,7 +104,6 @@ class SubjectGuard(GraphComponent, IntentClassifier):
         override_intent(message, NOT_IN_SOURCES)
         set_whole_message_entity(message, SUBJECT, subject.key, self.__class__.__name__)
 
-
     def _take_decisive_answer(self, message: Message, text: str) -> bool:
         """The message's words settle the answer (« la sélection, c'est quand ? », « il s'appelle
         toujours comme ça ? »): take it, whatever the classifiers chose."""
@@ -145,7 +148,10 @@ class SubjectGuard(GraphComponent, IntentClassifier):
             and float(item.get(PREDICTED_CONFIDENCE_KEY, 0.0)) >= minimum
         ]
         selected = (message.get(RESPONSE_SELECTOR) or {}).get("faq", {}).get("response", {})
-        if intent != "faq" and float(selected.get("confidence", 0.0)) >= self.config["faq_confidence"]:
+        if (
+            intent != "faq"
+            and float(selected.get("confidence", 0.0)) >= self.config["faq_confidence"]
+        ):
             found.append(("faq", float(selected["confidence"])))
         return found
 

@@ -142,7 +142,9 @@ def is_follow_up(text: str) -> bool:
     return bool(_FOLLOW_UP.search(fold(text).replace("'", " ")))
 
 
-_GOODBYE = re.compile(r"\b(?:au revoir|bye|bonne (?:journee|soiree|fin de journee)|a bientot|adieu)\b")
+_GOODBYE = re.compile(
+    r"\b(?:au revoir|bye|bonne (?:journee|soiree|fin de journee)|a bientot|adieu)\b"
+)
 
 
 def says_goodbye(text: str) -> bool:

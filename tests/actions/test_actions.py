@@ -217,8 +217,13 @@ def test_a_follow_up_gets_the_answer_of_the_question_it_follows():
 def test_a_follow_up_of_the_dates_gets_the_dates_again():
     from actions.fallback import ActionSuggestTopics
 
-    events = [user_event("date limite ?", "ask_dates"), user_event("et le deuxième ?", "nlu_fallback")]
-    dispatcher, _ = run(ActionSuggestTopics(), tracker("et le deuxième ?", "nlu_fallback", events=events))
+    events = [
+        user_event("date limite ?", "ask_dates"),
+        user_event("et le deuxième ?", "nlu_fallback"),
+    ]
+    dispatcher, _ = run(
+        ActionSuggestTopics(), tracker("et le deuxième ?", "nlu_fallback", events=events)
+    )
     assert "Date limite de dépôt" in dispatcher.messages[0]["text"]
 
 

@@ -37,9 +37,21 @@ def test_blind_evaluation_set(assistant: Assistant):
 # word for word, before the evaluation set existed (checked when it was added). Nothing else may
 # ever match a training example.
 INDEPENDENT_COINCIDENCES = {
-    "short-002", "short-019", "short-022", "short-024", "short-041", "short-043", "short-046",
-    "short-054", "short-077", "odd-032", "place-commune-small-042", "place-commune-large-005",
-    "place-region-010", "place-region-012", "place-territory-status-001",
+    "short-002",
+    "short-019",
+    "short-022",
+    "short-024",
+    "short-041",
+    "short-043",
+    "short-046",
+    "short-054",
+    "short-077",
+    "odd-032",
+    "place-commune-small-042",
+    "place-commune-large-005",
+    "place-region-010",
+    "place-region-012",
+    "place-territory-status-001",
 }
 MIN_WORDS = 4  # « ok », « merci », « Allier » are everybody's words
 

@@ -21,7 +21,10 @@ SUBJECTS = load_subjects()
 
 
 def examples() -> list[tuple[str, str]]:
-    files = [*sorted((PROJECT_DIR / "data" / "nlu").glob("*.yml")), PROJECT_DIR / "tests" / "nlu_holdout.yml"]
+    files = [
+        *sorted((PROJECT_DIR / "data" / "nlu").glob("*.yml")),
+        PROJECT_DIR / "tests" / "nlu_holdout.yml",
+    ]
     found = []
     for path in files:
         for block in yaml.safe_load(Path(path).read_text(encoding="utf-8")).get("nlu") or []:

@@ -71,7 +71,16 @@ def test_known_words_keep_their_intent(nlp, classifier, text):
 
 
 @pytest.mark.parametrize(
-    "text", ["?", "🙂", "...", "SELECT * FROM candidatures;", "<script>alert(1)</script>", "print('hello')", '{"question": ""}']
+    "text",
+    [
+        "?",
+        "🙂",
+        "...",
+        "SELECT * FROM candidatures;",
+        "<script>alert(1)</script>",
+        "print('hello')",
+        '{"question": ""}',
+    ],
 )
 def test_no_words_or_code_is_unclear(nlp, classifier, text):
     """Emoji, punctuation and code got a confident guess (« 🙂 » → « Au revoir »)."""

@@ -18,6 +18,7 @@ def get_resolver() -> PlaceResolver:
         _RESOLVER.append(PlaceResolver(place_data_from_files()))
     return _RESOLVER[0]
 
+
 # --- long messages ------------------------------------------------------------------------------
 
 
@@ -29,8 +30,14 @@ def get_resolver() -> PlaceResolver:
             "Jusqu'à quand pouvait-on déposer ?\nCordialement,\nJeanne Martin",
             "Jusqu'à quand pouvait-on déposer ?",
         ),
-        ("je travaille dans une association à Lyon, qui dois-je appeler ?", "qui dois-je appeler ?"),
-        ("Bonjour Madame, quels partenaires faut-il réunir ?", "quels partenaires faut-il réunir ?"),
+        (
+            "je travaille dans une association à Lyon, qui dois-je appeler ?",
+            "qui dois-je appeler ?",
+        ),
+        (
+            "Bonjour Madame, quels partenaires faut-il réunir ?",
+            "quels partenaires faut-il réunir ?",
+        ),
     ],
 )
 def test_focus_keeps_the_question(message: str, question: str):
@@ -39,7 +46,8 @@ def test_focus_keeps_the_question(message: str, question: str):
 
 
 @pytest.mark.parametrize(
-    "message", ["Qui peut candidater ?", "Bonjour", "merci, au revoir", "salut ça va", "je suis à Ygrande"]
+    "message",
+    ["Qui peut candidater ?", "Bonjour", "merci, au revoir", "salut ça va", "je suis à Ygrande"],
 )
 def test_short_messages_are_read_whole(message: str):
     assert focus(message) is None
@@ -60,7 +68,11 @@ def test_a_second_question_is_kept_apart():
     [
         ("Existe-t-il une enveloppe pour chaque territoire ?", "faq/expectations", "money"),
         ("Le cofinancement est-il obligatoire ?", "faq/partners", "money"),
-        ("Combien touche un projet retenu ?", "faq/territory_count", None),  # no money word: DIET decides
+        (
+            "Combien touche un projet retenu ?",
+            "faq/territory_count",
+            None,
+        ),  # no money word: DIET decides
         ("Combien d'euros par projet ?", "faq/territory_count", "money"),
         ("Y a-t-il un modèle de dossier à télécharger ?", "faq/how_to_submit", "templates"),
         ("Qui fait partie du jury ?", "faq/partners", "selection"),
@@ -113,7 +125,9 @@ def test_names_of_several_words_are_read_whole(message: str, code: str):
     assert resolution.kind == "departement" and resolution.dep_code == code
 
 
-@pytest.mark.parametrize("message", ["Saint-Pierre-et-Miquelon", "je suis à Nouméa", "Polynésie française"])
+@pytest.mark.parametrize(
+    "message", ["Saint-Pierre-et-Miquelon", "je suis à Nouméa", "Polynésie française"]
+)
 def test_collectivites_d_outre_mer_are_outside(message: str):
     resolution = get_resolver().find_in_text(message)
     assert resolution.kind == "unknown" and resolution.reason == "outside"
@@ -152,8 +166,15 @@ def test_every_commune_in_a_sentence_never_gets_another_departement_alone():
 
     resolver = get_resolver()
     geo = DATA_DIR / "geo"
-    departements = {row["code"]: row["name"] for row in csv.DictReader((geo / "departements.csv").open(encoding="utf-8"))}
-    names = [(row["name"], {row["dep"]}) for row in csv.DictReader((geo / "communes.csv").open(encoding="utf-8")) if row["dep"] in departements]
+    departements = {
+        row["code"]: row["name"]
+        for row in csv.DictReader((geo / "departements.csv").open(encoding="utf-8"))
+    }
+    names = [
+        (row["name"], {row["dep"]})
+        for row in csv.DictReader((geo / "communes.csv").open(encoding="utf-8"))
+        if row["dep"] in departements
+    ]
     names += [(name, {code}) for code, name in departements.items()]
     errors, unread, total = [], 0, 0
     for name, expected in names:
