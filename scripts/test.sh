@@ -7,8 +7,10 @@ mkdir -p results artifacts
 
 ensure_venv requirements-dev.txt
 
-say "Lint (ruff)"
+say "Lint, format (ruff), types (mypy, strict sur bot/)"
 "$VENV/bin/ruff" check bot actions rasa_ext tests bench scripts
+"$VENV/bin/ruff" format --check --quiet bot actions rasa_ext tests bench scripts
+"$VENV/bin/mypy"
 
 say "Validation des données Rasa (--fail-on-warnings)"
 "$VENV/bin/rasa" data validate --fail-on-warnings --quiet
