@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bot.masking import mask_secrets
 from rasa_ext.launch import API_TOKEN_VARIABLE
 from tests.servers import MODEL, ROOT, VENV_BIN, Process, free_port, wait_until_up
 
-TEMPLATE = Path(__file__).with_name("nginx.conf.template")
+TEMPLATE = Path(__file__).with_name("nginx.conf.j2")
 NGINX = os.environ.get("NGINX_BIN", "/usr/sbin/nginx")
 DEFAULT_DB_URL = "postgresql://root@127.0.0.1:5432/spie_cluster"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/1"
@@ -51,7 +52,6 @@ RATE_LIMITED = "Trop de messages en peu de temps. Patientez quelques secondes av
 NOT_FOUND = (
     "Adresse inconnue : l’assistant répond sur /webhooks/rest/webhook (REST) et /socket.io/."
 )
-API_SECTION = re.compile(r"\n *# \{\{API_BEGIN\}\}.*?# \{\{API_END\}\}[^\n]*", re.S)
 
 
 class ClusterError(RuntimeError):
@@ -114,14 +114,6 @@ def rasa_cors_pattern(origin: str) -> str:
     start only (re.match): escaped and closed by `$`, the origin can only match itself.
     """
     return "*" if origin == "*" else re.escape(origin) + "$"
-
-
-def nginx_cors_map(origins: list[str]) -> str:
-    """Lines of nginx's `map $http_origin $cors_origin`: each allowed origin maps to itself."""
-    if "*" in origins:
-        return "        default $http_origin;"
-    entries = [f'        "{origin}" "{origin}";' for origin in origins]
-    return "\n".join(['        default "";', *entries])
 
 
 def nginx_json(message: str) -> str:
@@ -294,33 +286,32 @@ class Cluster:
     def write_nginx_conf(self) -> None:
         for sub in ("logs", "tmp"):
             (self.workdir / sub).mkdir(parents=True, exist_ok=True)
-        user = f"user {getpass.getuser()};" if os.geteuid() == 0 else ""
-        values = {
-            "USER_DIRECTIVE": user,
-            "WORKDIR": str(self.workdir),
-            "PORT": str(self.port),
-            "ACTIONS_PORT": str(self.actions_port),
-            "RASA_COUNT": str(self.rasa_count),
-            "ACTIONS_COUNT": str(self.actions_count),
-            "RASA_SERVERS": "\n".join(
-                f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;" for p in self.rasa_ports),
-            "ACTION_SERVERS": "\n".join(
-                f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;" for p in self.action_ports),
-            "API_PORT": str(self.api_port),
-            "RATE": str(WEBHOOK_RATE),
-            "BURST": str(WEBHOOK_BURST),
-            "HANDSHAKE_RATE": str(HANDSHAKE_RATE),
-            "HANDSHAKE_BURST": str(HANDSHAKE_BURST),
-            "RETRY_AFTER": str(RETRY_AFTER_SECONDS),
-            "RATE_LIMITED_BODY": nginx_json(RATE_LIMITED),
-            "NOT_FOUND_BODY": nginx_json(NOT_FOUND),
-            "CORS_ORIGINS": nginx_cors_map(self.cors),
-        }
-        text = TEMPLATE.read_text(encoding="utf-8")
-        if not self.api_enabled:
-            text = API_SECTION.sub("", text)
-        for name, value in values.items():
-            text = text.replace("{{" + name + "}}", value)
+        template = Environment(
+            loader=FileSystemLoader(TEMPLATE.parent),
+            undefined=StrictUndefined,
+            keep_trailing_newline=True,
+            autoescape=False,  # not HTML; the JSON bodies are escaped for nginx by nginx_json
+        ).get_template(TEMPLATE.name)
+        text = template.render(
+            user=getpass.getuser() if os.geteuid() == 0 else "",
+            workdir=self.workdir,
+            port=self.port,
+            actions_port=self.actions_port,
+            rasa_count=self.rasa_count,
+            actions_count=self.actions_count,
+            rasa_ports=self.rasa_ports,
+            action_ports=self.action_ports,
+            api_enabled=self.api_enabled,
+            api_port=self.api_port,
+            rate=WEBHOOK_RATE,
+            burst=WEBHOOK_BURST,
+            handshake_rate=HANDSHAKE_RATE,
+            handshake_burst=HANDSHAKE_BURST,
+            retry_after=RETRY_AFTER_SECONDS,
+            rate_limited_body=nginx_json(RATE_LIMITED),
+            not_found_body=nginx_json(NOT_FOUND),
+            origins=self.cors,
+        )
         self.nginx_conf.write_text(text, encoding="utf-8")
 
     def start(self, progress: bool = False) -> Cluster:

@@ -175,7 +175,8 @@ def test_no_api_server_block_without_a_token(tmp_path: Path):
     cluster.env.pop("RASA_API_TOKEN", None)
     cluster.write_nginx_conf()
     conf = cluster.nginx_conf.read_text()
-    assert "{{API_BEGIN}}" not in conf and f":{cluster.api_port};" not in conf
+    assert "only when RASA_API_TOKEN is set: loopback" not in conf
+    assert f":{cluster.api_port};" not in conf
     assert "--enable-api" not in " ".join(cluster.rasa_servers[0].args)
 
 
