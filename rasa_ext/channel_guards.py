@@ -254,7 +254,7 @@ async def play_turn(
         completed = True
     except asyncio.TimeoutError:
         logger.error("Turn timed out after %s s (conversation %s)", timeout, sender)
-    except Exception as error:  # noqa: BLE001 - any failure must still get an answer
+    except Exception as error:  # any failure must still get an answer
         logger.error("Turn failed (conversation %s): %s", sender, describe_failure(error))
     if not collector.messages:
         return [bot_message(sender, UNAVAILABLE)], completed

@@ -114,7 +114,7 @@ class RetentionSchedule:
         self.runs += 1
         try:
             result = purge_events(self.db_url, self.retention)
-        except Exception as error:  # noqa: BLE001 - the server must go on; retried next time
+        except Exception as error:  # the server must go on; retried next time
             logger.error("Purge des conversations impossible : %s", mask_secrets(str(error)))
             return None
         if result.skipped:

@@ -104,7 +104,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_OPTIONS = do_HEAD = _forward
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002
+    def log_message(self, format: str, *args) -> None:
         pass
 
 
@@ -189,7 +189,7 @@ _CORS = {
 class _FakeRestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
 
-    def do_OPTIONS(self) -> None:  # noqa: N802 (http.server naming): the CORS preflight
+    def do_OPTIONS(self) -> None:  # the CORS preflight (http.server names handlers do_<METHOD>)
         self.send_response(204)
         for name, value in {
             **_CORS,
@@ -199,7 +199,7 @@ class _FakeRestHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         fake: FakeRest = self.server.fake  # type: ignore[attr-defined]
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
         with fake.lock:
@@ -223,7 +223,7 @@ class _FakeRestHandler(BaseHTTPRequestHandler):
         except OSError:
             pass  # the widget gave up waiting: that is what a held reply tests
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002
+    def log_message(self, format: str, *args) -> None:
         pass
 
 

@@ -187,7 +187,7 @@ def run_item(say: Say, item: Item, expectations: dict[str, Any]) -> Outcome:
         for message in item.before:
             say(sender, message)
         reply = reply_text(say(sender, item.text))
-    except Exception as error:  # noqa: BLE001 - a failed request is a failed item, reported
+    except Exception as error:  # a failed request is a failed item, reported
         return Outcome(item, False, f"request failed: {error}")
     passed, why = judge(item, reply, expectations)
     return Outcome(item, passed, why, reply)

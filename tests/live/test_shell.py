@@ -40,7 +40,7 @@ def test_make_shell_answers_questions(tmp_path):
     session = pexpect.spawn(
         "make", ["shell"], cwd=ROOT, env=env, encoding="utf-8", timeout=240, dimensions=(50, 200)
     )
-    session.logfile_read = open(tmp_path / "shell.log", "w")  # noqa: SIM115 - closed with the process
+    session.logfile_read = open(tmp_path / "shell.log", "w")  # closed with the process
     try:
         session.expect("Your input ->")
         session.sendline("c'est quoi le SPIE ?")

@@ -32,7 +32,7 @@ def new_session() -> str:
     return f"sio-{uuid.uuid4().hex[:12]}"
 
 
-def run(scenario) -> Any:  # noqa: ANN001 - a coroutine
+def run(scenario) -> Any:  # a coroutine
     return asyncio.run(asyncio.wait_for(scenario, timeout=120))
 
 
@@ -154,7 +154,7 @@ def test_the_origin_is_checked_against_allowed_origins(
         client.sio.on("connect_error", refusals.append)
         try:
             await client.connect()
-        except Exception:  # noqa: BLE001 - socketio.exceptions.ConnectionError, reason below
+        except Exception:  # socketio.exceptions.ConnectionError, reason below
             return refusals[0]
         await client.close()
         return None

@@ -47,7 +47,7 @@ def spawn_review(tmp_path: Path, tracker_url: str, *args: str) -> pexpect.spawn:
         timeout=60,
         dimensions=(40, 120),
     )  # fmt: skip
-    review.logfile_read = open(tmp_path / "review.log", "w")  # noqa: SIM115 - closed in close()
+    review.logfile_read = open(tmp_path / "review.log", "w")  # closed in close()
     return review
 
 
