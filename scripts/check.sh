@@ -19,7 +19,7 @@ say "Lint, format (ruff), types (mypy, strict sur bot/)"
 "$VENV/bin/mypy"
 
 say "Tests sans serveur ni modèle (tests/unit, tests/actions)"
-"$VENV/bin/python" -m pytest -q -n 2 -p no:cacheprovider tests/unit tests/actions -m "not postgres and not redis" "$@"
+"$VENV/bin/python" -m pytest -q -n 2 --dist loadgroup -p no:cacheprovider tests/unit tests/actions -m "not postgres and not redis" "$@"
 
 if ! wait "$validate"; then
   cat "$validate_log" >&2

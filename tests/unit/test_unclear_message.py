@@ -14,6 +14,10 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from rasa_ext.unclear_message import SPACY_DOC, UnclearMessageClassifier
 
+# Loading the French model takes seconds: under `make check` (pytest-xdist, --dist loadgroup)
+# every test of this file runs on one worker, which loads it once.
+pytestmark = pytest.mark.xdist_group("spacy_model")
+
 
 @pytest.fixture(scope="module")
 def nlp() -> spacy.language.Language:
