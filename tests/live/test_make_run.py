@@ -13,7 +13,8 @@ import urllib.request
 
 import pytest
 
-from tests.servers import ROOT, free_port, post_json, texts, wait_until_up
+from scripts.supervisor import ROOT, free_port, post_json, wait_until_up
+from tests.servers import texts
 from tests.terminal import command_lines, process_tree, terminal_window, wait_all_gone
 
 pytestmark = pytest.mark.server
