@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from bot.config import actions_url, allowed_origins, rasa_public_url, settings
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "current.tar.gz"
@@ -482,70 +484,51 @@ class Failure(Exception):
 
 
 def foreground(mode: str, supervisor: Supervisor) -> int:
-    """Starts what `make run` (mode "run") or `make shell` (mode "shell") runs; returns the code
-    to exit with once a child ends."""
-    from bot.config import actions_url, allowed_origins, rasa_public_url, settings
-
+    """Starts what `make run` (mode "run") or `make shell` (mode "shell") runs, in the terminal;
+    returns the code to exit with once a child ends."""
     config = settings()
     env = base_env(ACTIONS_URL=actions_url(config))
-    processes: dict[str, Process] = {}
-
     say(f"Serveur d'actions sur le port {config.actions_port}")
     actions = supervisor.spawn(action_server(config.actions_port, env, None))
     wait_healthy(actions, "Le serveur d'actions")
-
     if mode == "shell":
-        say("rasa shell (tapez /stop pour quitter)")
-        # rasa shell, every answer shown whole (rasa_ext/shell.py), in the terminal's group.
-        shell = Process(
-            "rasa shell",
-            [str(VENV_BIN / "python"), "-m", "rasa_ext.shell", "--model", str(MODEL),
-             "--endpoints", "endpoints.yml", "--port", str(config.rasa_port)],
-            env, None, None, 0, own_group=False,
-        )  # fmt: skip
-        supervisor.spawn(shell)
-        assert shell.popen is not None
-        shell.popen.wait()
-        return 0
+        return run_shell(supervisor, config.rasa_port, env)
+    return run_servers(supervisor, env)
 
+
+def python_module(module: str, *args: str) -> list[str]:
+    return [str(VENV_BIN / "python"), "-m", module, *args]
+
+
+def run_shell(supervisor: Supervisor, rasa_port: int, env: dict[str, str]) -> int:
+    say("rasa shell (tapez /stop pour quitter)")
+    # rasa shell, every answer shown whole (rasa_ext/shell.py). In the terminal's process group:
+    # it reads the keyboard; the supervisor's signal handlers still run at once.
+    command = python_module(
+        "rasa_ext.shell", "--model", str(MODEL), "--endpoints", "endpoints.yml",
+        "--port", str(rasa_port),
+    )  # fmt: skip
+    shell = supervisor.spawn(Process("rasa shell", command, env, None, None, 0, own_group=False))
+    assert shell.popen is not None
+    shell.popen.wait()
+    return 0
+
+
+def run_servers(supervisor: Supervisor, env: dict[str, str]) -> int:
+    config = settings()
     public_url = rasa_public_url(config)
-    processes["web"] = supervisor.spawn(
-        Process(
-            "demo pages",
-            [
-                str(VENV_BIN / "python"),
-                "-m",
-                "bot.cli",
-                "web",
-                "serve",
-                "--host",
-                config.web_host,
-                "--port",
-                str(config.web_port),
-                "--rasa-url",
-                public_url,
-            ],
-            env,
-            None,
-            None,
-            0,
-        )  # fmt: skip
-    )
+    web = python_module(
+        "bot.cli", "web", "serve", "--host", config.web_host, "--port", str(config.web_port),
+        "--rasa-url", public_url,
+    )  # fmt: skip
+    supervisor.spawn(Process("demo pages", web, env, None, None, 0))
     say(f"Serveur Rasa sur {public_url} (démarrage ≈ 35 s)")
-    command = rasa_server_command(
+    rasa = rasa_server_command(
         MODEL, config.rasa_port, allowed_origins(config), interface=config.rasa_host
     )
-    rasa = supervisor.spawn(
-        Process(
-            "rasa server",
-            command,
-            env,
-            None,
-            f"http://127.0.0.1:{config.rasa_port}/webhooks/rest/",
-            300,
-        )  # fmt: skip
-    )
-    wait_healthy(rasa, "Le serveur Rasa")
+    health = f"http://127.0.0.1:{config.rasa_port}/webhooks/rest/"
+    server = supervisor.spawn(Process("rasa server", rasa, env, None, health, 300))
+    wait_healthy(server, "Le serveur Rasa")
     print(ready_message(public_url, config.web_port), flush=True)
     return wait_any(supervisor)
 

@@ -120,7 +120,7 @@ def test_make_run_stops_everything_when_its_terminal_is_closed(tmp_path):
         started = process_tree(window.pane_pid())
         window.started.update(started)
         commands = command_lines(started)
-        for server in ("rasa run --model", "rasa run actions", "bot.cli web serve"):
+        for server in ("rasa_ext.launch run --model", "rasa run actions", "bot.cli web serve"):
             assert any(server in line for line in commands), (server, commands)
         window.kill_server()
         seconds = wait_all_gone(started, [rasa_port, actions_port, web_port], timeout=15)
