@@ -5,7 +5,7 @@ One run:
    `language: fr`) on the same domain and data into `models/bench-default.tar.gz`, and times a
    training of `config.yml` (thrown away) so both training times come from the same run;
 2. scores both models on the held-out set (`rasa test nlu`, intent macro-F1 as `bot nlu-gate`);
-3. serves each model in turn (action server + Rasa server on free loopback ports, `tests/servers.py`)
+3. serves each model in turn (action server + Rasa server on free loopback ports, `scripts/supervisor.py`)
    and runs the same scenarios against it:
    - baseline: sequential FAQ turns, one at a time;
    - users: N simulated users x M turns (FAQ, contact flow, start of the eligibility test) with a
@@ -50,9 +50,8 @@ import aiohttp  # noqa: E402
 
 from bot.staff.nlu_gate import evaluate, load_scores  # noqa: E402
 from bot.staff.templating import render  # noqa: E402
-from tests.servers import Assistant, Process  # noqa: E402
+from scripts.supervisor import VENV_BIN, Assistant, Process, group_members  # noqa: E402
 
-VENV_BIN = Path(sys.executable).parent
 RASA = str(VENV_BIN / "rasa")
 DEFAULT_CONFIG = ROOT / "bench" / "config_default.yml"
 OUR_MODEL = ROOT / "models" / "current.tar.gz"
@@ -89,12 +88,17 @@ FAQ = [
 ]
 CONTACT_ASK = ["qui contacter ?", "qui dois-je contacter ?"]
 CONTACT_PLACES = [
-    ("Allier", "Allier"), ("Clermont-Ferrand", "Puy-de-Dôme"), ("03", "Allier"),
-    ("Drôme", "Drôme"), ("Mamoudzou", "Mayotte"),
+    ("Allier", "Allier"),
+    ("Clermont-Ferrand", "Puy-de-Dôme"),
+    ("03", "Allier"),
+    ("Drôme", "Drôme"),
+    ("Mamoudzou", "Mayotte"),
 ]
 CONTACT_DIRECT = [
-    ("qui contacter dans l'Allier ?", "Allier"), ("code postal 63000", "Puy-de-Dôme"),
-    ("qui contacter dans le 2A ?", "Corse-du-Sud"), ("contact DDETS de la Drôme", "Drôme"),
+    ("qui contacter dans l'Allier ?", "Allier"),
+    ("code postal 63000", "Puy-de-Dôme"),
+    ("qui contacter dans le 2A ?", "Corse-du-Sud"),
+    ("contact DDETS de la Drôme", "Drôme"),
     ("qui contacter dans le Cantal ?", "Cantal"),
 ]
 ELIGIBILITY = [
@@ -216,7 +220,9 @@ def latency_stats(latencies: list[float]) -> dict[str, float]:
     return {
         "n": len(ms),
         "mean": sum(ms) / len(ms) if ms else float("nan"),
-        "p50": percentile(ms, 50), "p95": percentile(ms, 95), "p99": percentile(ms, 99),
+        "p50": percentile(ms, 50),
+        "p95": percentile(ms, 95),
+        "p99": percentile(ms, 99),
         "max": max(ms) if ms else float("nan"),
     }
 
@@ -249,7 +255,11 @@ async def warm_up(url: str, tag: str) -> None:
     async with new_session(120) as session:
         for index in range(3):
             sender = f"bench-{tag}-warm-{index}"
-            for turn in [Turn("faq", *FAQ[index]), *ELIGIBILITY, Turn("contact", *CONTACT_DIRECT[0])]:
+            for turn in [
+                Turn("faq", *FAQ[index]),
+                *ELIGIBILITY,
+                Turn("contact", *CONTACT_DIRECT[0]),
+            ]:
                 await say(session, url, sender, turn)
 
 
@@ -266,7 +276,12 @@ async def baseline(url: str, tag: str, count: int, seed: int) -> dict[str, Any]:
 
 
 async def users(
-    url: str, tag: str, count: int, turns: int, think: tuple[float, float], seed: int,
+    url: str,
+    tag: str,
+    count: int,
+    turns: int,
+    think: tuple[float, float],
+    seed: int,
 ) -> dict[str, Any]:
     """`count` users, each `turns` turns, waiting uniform(think) seconds before each turn."""
     results: list[Result] = []
@@ -331,8 +346,16 @@ def bad_input_bodies(count: int, seed: int) -> list[tuple[str, bytes, tuple[int,
             raw = rng.choice([b"[]", b'"s"', b"null", b"42", b"true", b'[{"sender": "a"}]'])
             bodies.append((category, raw, (400,), ""))
         elif category == "invalid_json":
-            raw = rng.choice([b"", b"{", b"not json", b"\xff\xfe\x00",
-                              b'{"sender": "a", "message": "x"', b"{'sender': 'a'}"])
+            raw = rng.choice(
+                [
+                    b"",
+                    b"{",
+                    b"not json",
+                    b"\xff\xfe\x00",
+                    b'{"sender": "a", "message": "x"',
+                    b"{'sender': 'a'}",
+                ]
+            )
             bodies.append((category, raw, (400,), ""))
         else:
             if category == "long":
@@ -340,8 +363,14 @@ def bad_input_bodies(count: int, seed: int) -> list[tuple[str, bytes, tuple[int,
             elif category == "empty":
                 message, expected = rng.choice(["", " ", "\n\t  "]), "vide"
             elif category == "control":
-                message = rng.choice(["\x00\x01\x02", "\x1b[31m\x07", "\u202e\u200b\ufeff",
-                                      "Qui peut\x00 candidater\x1f ?"])
+                message = rng.choice(
+                    [
+                        "\x00\x01\x02",
+                        "\x1b[31m\x07",
+                        "\u202e\u200b\ufeff",
+                        "Qui peut\x00 candidater\x1f ?",
+                    ]
+                )
                 expected = ""
             else:
                 message, expected = rng.choice(FAQ)
@@ -351,7 +380,11 @@ def bad_input_bodies(count: int, seed: int) -> list[tuple[str, bytes, tuple[int,
 
 
 async def bad_input(
-    url: str, count: int, concurrency: int, seed: int, budget: float | None = None,
+    url: str,
+    count: int,
+    concurrency: int,
+    seed: int,
+    budget: float | None = None,
 ) -> dict[str, Any]:
     """The bad-input mix; with `budget` (seconds), no new request is sent after it."""
     bodies = bad_input_bodies(count, seed)
@@ -369,8 +402,13 @@ async def bad_input(
             if status == -1:
                 result.error, result.detail = "no_answer", str(payload)
             elif status not in accepted:
-                result.error, result.detail = f"http_{status}", f"{raw[:60]!r} -> {str(payload)[:120]}"
-            elif status == 200 and (not reply_text(payload).strip() or expected not in reply_text(payload)):
+                result.error, result.detail = (
+                    f"http_{status}",
+                    f"{raw[:60]!r} -> {str(payload)[:120]}",
+                )
+            elif status == 200 and (
+                not reply_text(payload).strip() or expected not in reply_text(payload)
+            ):
                 result.error = "wrong_answer"
                 result.detail = f"{raw[:60]!r} -> {reply_text(payload)[:120]!r}"
             per_category.setdefault(category, Counter())[str(status)] += 1
@@ -391,7 +429,7 @@ async def bad_input(
 
 
 class BenchAssistant(Assistant):
-    """`tests.servers.Assistant` serving a given model, with in-memory locks (one server)."""
+    """`scripts.supervisor.Assistant` serving a given model, with in-memory locks (one server)."""
 
     def __init__(self, workdir: Path, model: Path, credentials: Path | None = None) -> None:
         self.model = model
@@ -407,33 +445,6 @@ class BenchAssistant(Assistant):
         self.rasa.startup_timeout = 900  # a loaded machine can take minutes to load a model
         if self.credentials:
             args[args.index("--credentials") + 1] = str(self.credentials)
-
-    def start(self) -> BenchAssistant:
-        if not self.model.exists():
-            raise RuntimeError(f"{self.model} is missing")
-        self.build_database()
-        try:
-            self.actions.start()
-            self.rasa.start()
-        except BaseException:  # a failed start or a signal: leave no server behind
-            self.stop()
-            raise
-        return self
-
-
-def process_group(pgid: int) -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        if int(fields[2]) == pgid:
-            pids.append(int(entry))
-    return pids
 
 
 def status_kb(pid: int, key: str) -> int:
@@ -458,7 +469,7 @@ class MemorySampler(threading.Thread):
 
     def sample(self) -> dict[str, int]:
         return {
-            name: sum(status_kb(pid, "VmRSS") for pid in process_group(pgid))
+            name: sum(status_kb(pid, "VmRSS") for pid in group_members(pgid))
             for name, pgid in self.pgids.items()
         }
 
@@ -491,7 +502,9 @@ class Commands:
         self.lines.append(shlex.join(display(a) for a in args))
         started = time.perf_counter()
         with log.open("ab") as out:
-            process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
             try:
                 _, status, usage = os.wait4(process.pid, 0)
             except BaseException:
@@ -515,8 +528,9 @@ def display(arg: str) -> str:
 
 
 def train_env(workdir: Path) -> dict[str, str]:
-    env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2",
-               PYTHONPATH=str(ROOT))
+    env = dict(
+        os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT)
+    )
     env["RASA_CACHE_DIRECTORY"] = str(workdir / "rasa-cache")  # no cached components: full training
     return env
 
@@ -524,13 +538,18 @@ def train_env(workdir: Path) -> dict[str, str]:
 def nlu_scores(commands: Commands, model: Path, out: Path, log: Path) -> dict[str, Any]:
     seconds = commands.run(
         [RASA, "test", "nlu", "--model", str(model), "--nlu", str(HOLDOUT), "--out", str(out)],
-        log, train_env(out.parent),
+        log,
+        train_env(out.parent),
     )
     scores, support = load_scores(out)
     gate = evaluate(scores, support)
     return {
-        "macro_f1": gate.macro_f1, "worst": list(gate.worst), "gate_passed": gate.passed,
-        "labels": len(scores), "examples": sum(support.values()), "seconds": seconds,
+        "macro_f1": gate.macro_f1,
+        "worst": list(gate.worst),
+        "gate_passed": gate.passed,
+        "labels": len(scores),
+        "examples": sum(support.values()),
+        "seconds": seconds,
         "scores": scores,
     }
 
@@ -538,20 +557,34 @@ def nlu_scores(commands: Commands, model: Path, out: Path, log: Path) -> dict[st
 # --- One configuration -----------------------------------------------------------------------------
 
 
-async def scenarios(assistant: BenchAssistant, tag: str, options: argparse.Namespace,
-                    sampler: MemorySampler) -> dict[str, dict[str, Any]]:
+async def scenarios(
+    assistant: BenchAssistant, tag: str, options: argparse.Namespace, sampler: MemorySampler
+) -> dict[str, dict[str, Any]]:
     url = assistant.webhook
     out: dict[str, dict[str, Any]] = {}
     say_progress(f"[{tag}] warm-up")
     await warm_up(url, tag)
     plan = [
         ("baseline", lambda: baseline(url, tag, options.baseline_turns, options.seed)),
-        ("users", lambda: users(url, tag, options.users, options.turns,
-                                (options.think_min, options.think_max), options.seed)),
-        ("saturation", lambda: saturation(url, tag, options.sat_clients, options.sat_seconds,
-                                          options.seed)),
-        ("bad_input", lambda: bad_input(url, options.bad_requests, options.bad_concurrency,
-                                        options.seed)),
+        (
+            "users",
+            lambda: users(
+                url,
+                tag,
+                options.users,
+                options.turns,
+                (options.think_min, options.think_max),
+                options.seed,
+            ),
+        ),
+        (
+            "saturation",
+            lambda: saturation(url, tag, options.sat_clients, options.sat_seconds, options.seed),
+        ),
+        (
+            "bad_input",
+            lambda: bad_input(url, options.bad_requests, options.bad_concurrency, options.seed),
+        ),
     ]
     for name, scenario in plan:
         say_progress(f"[{tag}] {name}")
@@ -565,8 +598,9 @@ async def scenarios(assistant: BenchAssistant, tag: str, options: argparse.Names
     return out
 
 
-def serve_and_measure(model: Path, tag: str, options: argparse.Namespace, workdir: Path,
-                      commands: Commands) -> dict[str, Any]:
+def serve_and_measure(
+    model: Path, tag: str, options: argparse.Namespace, workdir: Path, commands: Commands
+) -> dict[str, Any]:
     serverdir = workdir / f"serve-{tag}"
     serverdir.mkdir()
     assistant = BenchAssistant(serverdir, model)
@@ -589,33 +623,47 @@ def serve_and_measure(model: Path, tag: str, options: argparse.Namespace, workdi
             "rasa_idle_rss_mb": idle["rasa"] / 1024,
             "rasa_peak_rss_mb": sampler.peak_mb("rasa"),
             "rasa_vmhwm_mb": status_kb(rasa_pid, "VmHWM") / 1024,
-            "rasa_processes": len(process_group(rasa_pid)),
+            "rasa_processes": len(group_members(rasa_pid)),
             "actions_idle_rss_mb": idle["actions"] / 1024,
             "actions_peak_rss_mb": sampler.peak_mb("actions"),
         }
     finally:
         assistant.stop()
-    return {"model": display(str(model)), "model_mb": model.stat().st_size / 2**20,
-            "startup_s": startup, "memory": memory, "scenarios": results}
+    return {
+        "model": display(str(model)),
+        "model_mb": model.stat().st_size / 2**20,
+        "startup_s": startup,
+        "memory": memory,
+        "scenarios": results,
+    }
 
 
-def stock_channel_bad_input(model: Path, options: argparse.Namespace, workdir: Path,
-                            commands: Commands) -> dict[str, Any]:
+def stock_channel_bad_input(
+    model: Path, options: argparse.Namespace, workdir: Path, commands: Commands
+) -> dict[str, Any]:
     """The same bad-input mix against Rasa's stock `rest` channel (same model), within a budget."""
     serverdir = workdir / "serve-stock"
     serverdir.mkdir()
     credentials = serverdir / "credentials.yml"
     credentials.write_text("rest:\n")
     assistant = BenchAssistant(serverdir, model, credentials)
-    commands.lines.append(shlex.join(display(a) for a in assistant.rasa.args)
-                          + "   # credentials.yml: `rest:` only")
+    commands.lines.append(
+        shlex.join(display(a) for a in assistant.rasa.args) + "   # credentials.yml: `rest:` only"
+    )
     say_progress("[stock rest channel] starting the Rasa server")
     assistant.start()
     try:
         asyncio.run(warm_up(assistant.webhook, "stock"))
         say_progress(f"[stock rest channel] bad_input (at most {options.stock_budget:g} s)")
-        result = asyncio.run(bad_input(assistant.webhook, options.bad_requests,
-                                       options.bad_concurrency, options.seed, options.stock_budget))
+        result = asyncio.run(
+            bad_input(
+                assistant.webhook,
+                options.bad_requests,
+                options.bad_concurrency,
+                options.seed,
+                options.stock_budget,
+            )
+        )
         say_progress(f"[stock rest channel] bad_input: {one_line(result)}")
     finally:
         assistant.stop()
@@ -628,9 +676,11 @@ def say_progress(message: str) -> None:
 
 def one_line(result: dict[str, Any]) -> str:
     lat = result["latency"]["all"]
-    return (f"{result['requests']} requests in {result['wall_s']:.1f} s "
-            f"({result['throughput']:.1f}/s), p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms, "
-            f"p99 {lat['p99']:.0f} ms, errors {result['errors']} {result['error_kinds'] or ''}")
+    return (
+        f"{result['requests']} requests in {result['wall_s']:.1f} s "
+        f"({result['throughput']:.1f}/s), p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms, "
+        f"p99 {lat['p99']:.0f} ms, errors {result['errors']} {result['error_kinds'] or ''}"
+    )
 
 
 # --- Machine ---------------------------------------------------------------------------------------
@@ -646,16 +696,24 @@ def machine() -> dict[str, Any]:
     import rasa  # local: slow import, and only its version is needed
 
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
-                                capture_output=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, text=True,
-                                    capture_output=True).stdout.strip())
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True, capture_output=True
+        ).stdout.strip()
+        dirty = bool(
+            subprocess.run(
+                ["git", "status", "--porcelain"], cwd=ROOT, text=True, capture_output=True
+            ).stdout.strip()
+        )
     except OSError:
         commit, dirty = "?", False
     return {
-        "nproc": os.cpu_count(), "cpu": cpu, "memory_gb": mem_kb / 2**20,
-        "kernel": platform.release(), "python": platform.python_version(),
-        "rasa": rasa.__version__, "commit": commit + (" (+ uncommitted changes)" if dirty else ""),
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gb": mem_kb / 2**20,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "rasa": rasa.__version__,
+        "commit": commit + (" (+ uncommitted changes)" if dirty else ""),
     }
 
 
@@ -684,7 +742,13 @@ def fmt(value: Any, digits: int = 0) -> str:
 
 
 def ratio(a: Any, b: Any) -> str:
-    if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) or not b or a != a or b != b:
+    if (
+        not isinstance(a, (int, float))
+        or not isinstance(b, (int, float))
+        or not b
+        or a != a
+        or b != b
+    ):
         return "—"
     return f"{a / b:.2f}"
 
@@ -734,8 +798,12 @@ def rows(results: dict[str, Any]) -> list[tuple[str, Any, Any, int]]:
     add("server start-up (s)", ("startup_s",), 1)
     add("model size (MB)", ("model_mb",), 1)
     table.append(("training time (s)", train.get("ours_s"), train.get("default_s"), 0))
-    table.append(("training peak RSS (MB)", train.get("ours_peak_mb"), train.get("default_peak_mb"), 0))
-    table.append(("NLU intent macro-F1 (held-out)", get(nlu_o, "macro_f1"), get(nlu_d, "macro_f1"), 3))
+    table.append(
+        ("training peak RSS (MB)", train.get("ours_peak_mb"), train.get("default_peak_mb"), 0)
+    )
+    table.append(
+        ("NLU intent macro-F1 (held-out)", get(nlu_o, "macro_f1"), get(nlu_d, "macro_f1"), 3)
+    )
     worst_o, worst_d = get(nlu_o, "worst"), get(nlu_d, "worst")
     table.append(("NLU worst intent F1", worst_o and worst_o[1], worst_d and worst_d[1], 3))
     return table
@@ -769,15 +837,29 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     comparable = options["users"] >= TARGET_USERS and options["think_min"] >= 2
     faq_p95 = get(u, "latency", "faq", "p95")
     return [
-        (f"{options['users']} users, think {options['think_min']:g}–{options['think_max']:g} s: 0 errors",
-         f"{u.get('errors')} errors / {u.get('requests')} messages", u.get("errors") == 0),
-        (f"{options['users']} users: FAQ p95 < {TARGET_FAQ_P95_MS:.0f} ms", f"{fmt(faq_p95)} ms",
-         faq_p95 is not None and faq_p95 < TARGET_FAQ_P95_MS),
-        ("bad input: every request answered, 0 HTTP 500",
-         f"{b.get('requests')} requests in {fmt(b.get('wall_s'), 1)} s, {b.get('http_500')} × 500, "
-         f"{b.get('errors')} unexpected", b.get("http_500") == 0 and b.get("errors") == 0
-         and b.get("requests") == options["bad_requests"]),
-    ] + ([] if comparable else [("(the run is smaller than the target scenario: not conclusive)", "", None)])
+        (
+            f"{options['users']} users, think {options['think_min']:g}–{options['think_max']:g} s: 0 errors",
+            f"{u.get('errors')} errors / {u.get('requests')} messages",
+            u.get("errors") == 0,
+        ),
+        (
+            f"{options['users']} users: FAQ p95 < {TARGET_FAQ_P95_MS:.0f} ms",
+            f"{fmt(faq_p95)} ms",
+            faq_p95 is not None and faq_p95 < TARGET_FAQ_P95_MS,
+        ),
+        (
+            "bad input: every request answered, 0 HTTP 500",
+            f"{b.get('requests')} requests in {fmt(b.get('wall_s'), 1)} s, {b.get('http_500')} × 500, "
+            f"{b.get('errors')} unexpected",
+            b.get("http_500") == 0
+            and b.get("errors") == 0
+            and b.get("requests") == options["bad_requests"],
+        ),
+    ] + (
+        []
+        if comparable
+        else [("(the run is smaller than the target scenario: not conclusive)", "", None)]
+    )
 
 
 def print_table(results: dict[str, Any]) -> None:
@@ -837,25 +919,45 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--bad-concurrency", type=int, default=20)
     parser.add_argument("--seed", type=int, default=2021)
     parser.add_argument("--quick", action="store_true", help="small numbers, for a smoke run")
-    parser.add_argument("--skip-default", action="store_true",
-                        help="only our model: no training, no default configuration")
-    parser.add_argument("--no-train", action="store_true",
-                        help=f"reuse {display(str(DEFAULT_MODEL))} instead of training it (no training times)")
-    parser.add_argument("--skip-stock", action="store_true",
-                        help="skip the bad-input mix against Rasa's stock REST channel")
-    parser.add_argument("--stock-budget", type=float,
-                        help="seconds given to the stock channel for the bad-input mix (default 120)")
+    parser.add_argument(
+        "--skip-default",
+        action="store_true",
+        help="only our model: no training, no default configuration",
+    )
+    parser.add_argument(
+        "--no-train",
+        action="store_true",
+        help=f"reuse {display(str(DEFAULT_MODEL))} instead of training it (no training times)",
+    )
+    parser.add_argument(
+        "--skip-stock",
+        action="store_true",
+        help="skip the bad-input mix against Rasa's stock REST channel",
+    )
+    parser.add_argument(
+        "--stock-budget",
+        type=float,
+        help="seconds given to the stock channel for the bad-input mix (default 120)",
+    )
     parser.add_argument("--skip-nlu", action="store_true", help="no `rasa test nlu` (development)")
     parser.add_argument("--model", type=Path, default=OUR_MODEL, help="our model")
-    parser.add_argument("--output", type=Path,
-                        help=f"report file (default {display(str(REPORT))}; not written with --quick)")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help=f"report file (default {display(str(REPORT))}; not written with --quick)",
+    )
     parser.add_argument("--json", type=Path, help="also write the raw results as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     options = parser.parse_args(argv)
     quick = options.quick
-    defaults = {"users": (50, 10), "turns": (8, 4), "baseline_turns": (100, 20),
-                "sat_seconds": (30.0, 8.0), "bad_requests": (2000, 200),
-                "stock_budget": (120.0, 20.0)}
+    defaults = {
+        "users": (50, 10),
+        "turns": (8, 4),
+        "baseline_turns": (100, 20),
+        "sat_seconds": (30.0, 8.0),
+        "bad_requests": (2000, 200),
+        "stock_budget": (120.0, 20.0),
+    }
     for name, (full, small) in defaults.items():
         if getattr(options, name) is None:
             setattr(options, name, small if quick else full)
@@ -891,12 +993,31 @@ def main(argv: list[str] | None = None) -> int:
     commands = Commands()
     results: dict[str, Any] = {
         "date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-        "machine": machine(), "load_start": loadavg(), "argv": shlex.join(argv),
-        "options": {k: v for k, v in vars(options).items()
-                    if k in {"users", "turns", "think_min", "think_max", "baseline_turns",
-                             "sat_clients", "sat_seconds", "bad_requests", "bad_concurrency", "seed",
-                             "stock_budget"}},
-        "workdir": str(workdir), "commands": commands.lines, "training": {}, "failures": [],
+        "machine": machine(),
+        "load_start": loadavg(),
+        "argv": shlex.join(argv),
+        "options": {
+            k: v
+            for k, v in vars(options).items()
+            if k
+            in {
+                "users",
+                "turns",
+                "think_min",
+                "think_max",
+                "baseline_turns",
+                "sat_clients",
+                "sat_seconds",
+                "bad_requests",
+                "bad_concurrency",
+                "seed",
+                "stock_budget",
+            }
+        },
+        "workdir": str(workdir),
+        "commands": commands.lines,
+        "training": {},
+        "failures": [],
     }
     ok = False
     try:
@@ -908,34 +1029,51 @@ def main(argv: list[str] | None = None) -> int:
                 ]:
                     say_progress(f"training {display(str(config))} ({tag})")
                     seconds = commands.run(
-                        [RASA, "train", "--config", str(config), "--fixed-model-name",
-                         f"bench-{tag}", "--out", str(out), "--force"],
-                        workdir / f"train-{tag}.log", train_env(workdir))
+                        [
+                            RASA,
+                            "train",
+                            "--config",
+                            str(config),
+                            "--fixed-model-name",
+                            f"bench-{tag}",
+                            "--out",
+                            str(out),
+                            "--force",
+                        ],
+                        workdir / f"train-{tag}.log",
+                        train_env(workdir),
+                    )
                     results["training"][f"{tag}_s"] = seconds
                     results["training"][f"{tag}_peak_mb"] = commands.peak_mb
-                    say_progress(f"{tag} trained in {seconds:.0f} s (peak {commands.peak_mb:.0f} MB)")
+                    say_progress(
+                        f"{tag} trained in {seconds:.0f} s (peak {commands.peak_mb:.0f} MB)"
+                    )
             if not DEFAULT_MODEL.exists():
                 raise RuntimeError(f"{DEFAULT_MODEL} is missing (drop --no-train)")
         if not options.skip_nlu:
             say_progress("rasa test nlu on the held-out set")
-            results["nlu_ours"] = nlu_scores(commands, options.model, workdir / "nlu-ours",
-                                             workdir / "nlu-ours.log")
+            results["nlu_ours"] = nlu_scores(
+                commands, options.model, workdir / "nlu-ours", workdir / "nlu-ours.log"
+            )
         if not options.skip_default and not options.skip_nlu:
-            results["nlu_default"] = nlu_scores(commands, DEFAULT_MODEL, workdir / "nlu-default",
-                                                workdir / "nlu-default.log")
+            results["nlu_default"] = nlu_scores(
+                commands, DEFAULT_MODEL, workdir / "nlu-default", workdir / "nlu-default.log"
+            )
         results["ours"] = serve_and_measure(options.model, "ours", options, workdir, commands)
         # The comparisons below must not cost the figures already measured: a failure is reported.
         if not options.skip_default:
             try:
-                results["default"] = serve_and_measure(DEFAULT_MODEL, "default", options, workdir,
-                                                       commands)
+                results["default"] = serve_and_measure(
+                    DEFAULT_MODEL, "default", options, workdir, commands
+                )
             except Exception as error:  # noqa: BLE001
                 results["failures"].append(f"default configuration: {first_line(error)}")
                 say_progress(f"default configuration failed: {error}")
         if not options.skip_stock:
             try:
-                results["stock_bad_input"] = stock_channel_bad_input(options.model, options,
-                                                                     workdir, commands)
+                results["stock_bad_input"] = stock_channel_bad_input(
+                    options.model, options, workdir, commands
+                )
             except Exception as error:  # noqa: BLE001
                 results["failures"].append(f"stock REST channel: {first_line(error)}")
                 say_progress(f"stock REST channel failed: {error}")

@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     actions_port: int = Field(5055, description="port du serveur d'actions")
     web_port: int = Field(8080, description="port des pages de démonstration")
     web_host: str = Field("127.0.0.1", description="interface des pages de démonstration")
+    rasa_host: str = Field("127.0.0.1", description="interface du serveur Rasa (make run)")
+    actions_url: str = Field(
+        "",
+        description="adresse du serveur d'actions (défaut : http://127.0.0.1:ACTIONS_PORT/webhook)",
+    )
     rasa_public_url: str = Field(
         "",
         description="adresse du serveur Rasa vue par les navigateurs (défaut : http://127.0.0.1:RASA_PORT)",
@@ -72,6 +77,18 @@ def allowed_origins(config: Settings | None = None) -> list[str]:
     if config.allowed_origins.strip():
         return config.allowed_origins.split()
     return [f"http://127.0.0.1:{config.web_port}", f"http://localhost:{config.web_port}"]
+
+
+def rasa_public_url(config: Settings | None = None) -> str:
+    """The Rasa server's address as browsers see it; by default the loopback one."""
+    config = config or settings()
+    return config.rasa_public_url or f"http://127.0.0.1:{config.rasa_port}"
+
+
+def actions_url(config: Settings | None = None) -> str:
+    """The action server's webhook, for endpoints.yml (`${ACTIONS_URL}`)."""
+    config = config or settings()
+    return config.actions_url or f"http://127.0.0.1:{config.actions_port}/webhook"
 
 
 def settings() -> Settings:

@@ -92,16 +92,3 @@ ensure_database() {
 masked() {
   "$PY" -c 'import sys; from bot.masking import mask_secrets; print(mask_secrets(sys.argv[1]))' "$1"
 }
-
-# Waits until URL answers, or fails after SECONDS.
-wait_for() {
-  local url="$1" seconds="${2:-120}" name="${3:-service}" i
-  for ((i = 0; i < seconds * 2; i++)); do
-    if "$PY" - "$url" <<'PYEOF' 2>/dev/null; then return 0; fi
-import sys, urllib.request
-urllib.request.urlopen(sys.argv[1], timeout=2)
-PYEOF
-    sleep 0.5
-  done
-  die "$name ne répond pas sur $url après ${seconds} s"
-}

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.staff.report import write_report  # noqa: E402
-from tests.servers import Assistant  # noqa: E402
+from scripts.supervisor import Assistant  # noqa: E402
 
 ELIGIBLE = [
     "suis-je éligible ?",

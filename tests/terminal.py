@@ -8,7 +8,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ import yaml
 
 from bot import PROJECT_DIR
 from bot.knowledge.facts import fill_facts
+from scripts.supervisor import port_is_free
 
 
 def domain_answer(response: str) -> tuple[str, list[str]]:
@@ -121,23 +121,13 @@ def alive(pids: set[int]) -> set[int]:
     return running
 
 
-def port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
 def wait_all_gone(pids: set[int], ports: list[int], timeout: float) -> float:
     """Seconds until none of `pids` runs and every port is free; fails after `timeout`."""
     start = time.monotonic()
-    while alive(pids) or not all(port_free(port) for port in ports):
+    while alive(pids) or not all(port_is_free(port) for port in ports):
         if time.monotonic() - start > timeout:
             left = {pid: Path(f"/proc/{pid}/cmdline").read_bytes()[:120] for pid in alive(pids)}
-            busy = [port for port in ports if not port_free(port)]
+            busy = [port for port in ports if not port_is_free(port)]
             raise AssertionError(f"still running after {timeout} s: {left}, ports taken: {busy}")
         time.sleep(0.2)
     return time.monotonic() - start

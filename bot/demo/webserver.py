@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from bot import PROJECT_DIR
-from bot.config import settings
+from bot.config import rasa_public_url, settings
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +43,7 @@ CONTENT_TYPES = {
 
 def default_rasa_url() -> str:
     """Public address of the Rasa server, as the browser sees it."""
-    config = settings()
-    return config.rasa_public_url or f"http://127.0.0.1:{config.rasa_port}"
+    return rasa_public_url()
 
 
 def origin_of(url: str) -> str:

@@ -6,8 +6,8 @@
                         \\--/socket.io/, ip_hash-->  (same servers)      least_conn -> rasa run actions #1 .. #N
 
 The only way the topology is started: `scripts/cluster.sh` (`make cluster`) runs this module,
-`tests/cluster/test_cluster.py` uses `Cluster` directly. Processes are `tests.servers.Process` objects
-(start, wait for health, stop the process group).
+`tests/cluster/test_cluster.py` uses `Cluster` directly. Processes are `scripts.supervisor.Process`
+objects (start, wait for health, stop the process group).
 """
 
 from __future__ import annotations
@@ -21,15 +21,26 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import sqlalchemy as sa
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from bot.config import allowed_origins
 from bot.masking import mask_secrets
 from rasa_ext.launch import API_TOKEN_VARIABLE
-from tests.servers import MODEL, ROOT, VENV_BIN, Process, free_port, wait_until_up
+from scripts.supervisor import (
+    MODEL,
+    ROOT,
+    Process,
+    action_server,
+    base_env,
+    free_port,
+    port_is_free,
+    rasa_server_command,
+    wait_until_up,
+)
 
 TEMPLATE = Path(__file__).with_name("nginx.conf.j2")
 NGINX = os.environ.get("NGINX_BIN", "/usr/sbin/nginx")
@@ -39,8 +50,6 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/1"
 # it waits for the ticket to expire. Rasa's default is 60 s; a turn never lasts more than
 # TURN_TIMEOUT_SECONDS (20 s, REST channel), so 30 s is enough and halves that wait.
 DEFAULT_TICKET_LOCK_LIFETIME = "30"
-# The demo pages' origins (make run's WEB_PORT): no other site may call the assistant by default.
-DEFAULT_ALLOWED_ORIGINS = "http://127.0.0.1:8080 http://localhost:8080"
 ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
 # nginx limit_req per client address. A conversation sends a message every few seconds and the
 # cluster test 50 conversations at ≈ 10 messages/s from one address: never limited. A script
@@ -77,8 +86,9 @@ def ensure_postgres_database(url: str) -> None:
             ) from error
     finally:
         engine.dispose()
-    admin = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT",
-                             future=True)
+    admin = sa.create_engine(
+        parsed.set(database="postgres"), isolation_level="AUTOCOMMIT", future=True
+    )
     try:
         with admin.connect() as connection:
             connection.execute(sa.text(f'CREATE DATABASE "{parsed.database}"'))
@@ -121,18 +131,6 @@ def nginx_json(message: str) -> str:
     return json.dumps({"error": message}, ensure_ascii=True)
 
 
-def port_is_free(port: int) -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 @dataclass
 class Cluster:
     """N action servers, N Rasa servers and nginx, on loopback, sharing PostgreSQL and Redis.
@@ -151,9 +149,12 @@ class Cluster:
     actions_count: int = 2
     fixed_ports: bool = False
     model: Path = field(default_factory=lambda: Path(os.environ.get("CLUSTER_MODEL") or MODEL))
-    endpoints: str = field(default_factory=lambda: os.environ.get("CLUSTER_ENDPOINTS") or "endpoints.yml")
+    endpoints: str = field(
+        default_factory=lambda: os.environ.get("CLUSTER_ENDPOINTS") or "endpoints.yml"
+    )
     env_overrides: dict[str, str] = field(default_factory=dict)
-    cors: list[str] = field(default_factory=lambda: parse_origins(DEFAULT_ALLOWED_ORIGINS))
+    # By default the demo pages' origins (bot.config): no other site may call the assistant.
+    cors: list[str] = field(default_factory=lambda: parse_origins(" ".join(allowed_origins())))
 
     def __post_init__(self) -> None:
         self.workdir = Path(self.workdir).resolve()
@@ -169,11 +170,7 @@ class Cluster:
             self.actions_port = free_port()
             self.action_ports = [free_port() for _ in range(self.actions_count)]
             self.api_port = free_port()
-        env = dict(os.environ)
-        env.update(
-            PYTHONPATH=str(ROOT),
-            RASA_TELEMETRY_ENABLED="false",
-            TF_CPP_MIN_LOG_LEVEL="2",
+        env = base_env(
             TRACKER_DB_URL=self.tracker_db_url,
             DATABASE_URL=self.database_url,
             REDIS_URL=self.redis_url,
@@ -186,31 +183,45 @@ class Cluster:
         env.update(self.env_overrides)
         self.env = env
         logs = self.workdir / "logs"
-        rasa = str(VENV_BIN / "rasa")
-        # The launcher turns the HTTP API on when RASA_API_TOKEN is set, token read from the
-        # environment: never on the command line (ps).
-        launcher = [str(VENV_BIN / "python"), "-m", "rasa_ext.launch"]
         cors = [rasa_cors_pattern(origin) for origin in self.cors]
         self.action_servers = [
-            Process(f"action server {i + 1}",
-                    [rasa, "run", "actions", "--actions", "actions", "--port", str(port)],
-                    env, logs / f"actions-{i + 1}.log", f"http://127.0.0.1:{port}/health", 120)
+            replace(
+                action_server(port, env, logs / f"actions-{i + 1}.log"),
+                name=f"action server {i + 1}",
+            )
             for i, port in enumerate(self.action_ports)
         ]
+        # Through rasa_ext.launch: the HTTP API on when RASA_API_TOKEN is set, never on the
+        # command line (ps).
         self.rasa_servers = [
-            Process(f"rasa server {i + 1}",
-                    [*launcher, "run", "--model", str(self.model), "--interface", "127.0.0.1",
-                     "--port", str(port), "--credentials", "credentials.yml",
-                     "--endpoints", self.endpoints, "--cors", *cors],
-                    env, logs / f"rasa-{i + 1}.log", f"http://127.0.0.1:{port}/webhooks/rest/", 600)
+            Process(
+                f"rasa server {i + 1}",
+                rasa_server_command(self.model, port, cors, endpoints=self.endpoints),
+                env,
+                logs / f"rasa-{i + 1}.log",
+                f"http://127.0.0.1:{port}/webhooks/rest/",
+                600,
+            )
             for i, port in enumerate(self.rasa_ports)
         ]
         self.nginx_conf = self.workdir / "nginx.conf"
         self.nginx = Process(
             "nginx",
-            [NGINX, "-c", str(self.nginx_conf), "-p", str(self.workdir), "-e",
-             str(logs / "nginx-error.log"), "-g", "daemon off;"],
-            env, logs / "nginx.log", f"{self.url}/nginx-health", 30,
+            [
+                NGINX,
+                "-c",
+                str(self.nginx_conf),
+                "-p",
+                str(self.workdir),
+                "-e",
+                str(logs / "nginx-error.log"),
+                "-g",
+                "daemon off;",
+            ],
+            env,
+            logs / "nginx.log",
+            f"{self.url}/nginx-health",
+            30,
         )
 
     # --- addresses ------------------------------------------------------------------------
@@ -239,22 +250,27 @@ class Cluster:
     def summary(self) -> str:
         rasa = ", ".join(f"127.0.0.1:{p}" for p in self.rasa_ports)
         actions = ", ".join(f"127.0.0.1:{p}" for p in self.action_ports)
-        return "\n".join([
-            f"  - API REST :  POST {self.webhook}",
-            f"  - socket.io : {self.url}/socket.io/  (sessions collantes, ip_hash)",
-            f"  - serveurs Rasa ({len(self.rasa_ports)}) : {rasa}",
-            f"  - serveurs d'actions ({len(self.action_ports)}) : {actions}"
-            f", via nginx 127.0.0.1:{self.actions_port}",
-            f"  - conversations : {mask_secrets(self.tracker_db_url)}",
-            f"  - lieux et contacts : {mask_secrets(self.database_url)}",
-            f"  - verrous : {mask_secrets(self.redis_url)}"
-            f" (préfixe {self.redis_key_prefix or 'par défaut'})",
-            f"  - origines autorisées (CORS) : {' '.join(self.cors)}",
-            (f"  - API HTTP de Rasa : {self.api_url} (127.0.0.1 seulement ;"
-             " en-tête « Authorization: Bearer $RASA_API_TOKEN »)")
-            if self.api_enabled else "  - API HTTP de Rasa : désactivée (RASA_API_TOKEN absent)",
-            f"  - journaux : {self.workdir / 'logs'}",
-        ])
+        return "\n".join(
+            [
+                f"  - API REST :  POST {self.webhook}",
+                f"  - socket.io : {self.url}/socket.io/  (sessions collantes, ip_hash)",
+                f"  - serveurs Rasa ({len(self.rasa_ports)}) : {rasa}",
+                f"  - serveurs d'actions ({len(self.action_ports)}) : {actions}"
+                f", via nginx 127.0.0.1:{self.actions_port}",
+                f"  - conversations : {mask_secrets(self.tracker_db_url)}",
+                f"  - lieux et contacts : {mask_secrets(self.database_url)}",
+                f"  - verrous : {mask_secrets(self.redis_url)}"
+                f" (préfixe {self.redis_key_prefix or 'par défaut'})",
+                f"  - origines autorisées (CORS) : {' '.join(self.cors)}",
+                (
+                    f"  - API HTTP de Rasa : {self.api_url} (127.0.0.1 seulement ;"
+                    " en-tête « Authorization: Bearer $RASA_API_TOKEN »)"
+                )
+                if self.api_enabled
+                else "  - API HTTP de Rasa : désactivée (RASA_API_TOKEN absent)",
+                f"  - journaux : {self.workdir / 'logs'}",
+            ]
+        )
 
     # --- start / stop ---------------------------------------------------------------------
 
@@ -277,11 +293,18 @@ class Cluster:
     def build_places_store(self) -> None:
         import subprocess
 
-        result = subprocess.run([sys.executable, "-m", "bot.cli", "db", "build"], cwd=ROOT,
-                                env=self.env, capture_output=True, text=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "db", "build"],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0:
-            raise ClusterError(f"La base des lieux et contacts n'a pas pu être construite :\n"
-                               f"{result.stdout}{result.stderr}")
+            raise ClusterError(
+                f"La base des lieux et contacts n'a pas pu être construite :\n"
+                f"{result.stdout}{result.stderr}"
+            )
 
     def write_nginx_conf(self) -> None:
         for sub in ("logs", "tmp"):
@@ -347,8 +370,11 @@ class Cluster:
     def stop(self) -> None:
         """Stops every process; not interruptible by Ctrl-C or SIGTERM (≤ 20 s per process)."""
         main = threading.current_thread() is threading.main_thread()
-        saved = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)
-                 } if main else {}
+        saved = (
+            {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+            if main
+            else {}
+        )
         try:
             with ThreadPoolExecutor(max_workers=len(self.rasa_servers)) as pool:
                 list(pool.map(_stop_quietly, self.rasa_servers))
@@ -360,10 +386,7 @@ class Cluster:
 
     def kill_rasa(self, index: int, sig: int = signal.SIGKILL) -> None:
         """Stops Rasa server `index` abruptly (SIGKILL by default): a crash, for the tests."""
-        process = self.rasa_servers[index]
-        assert process.popen is not None
-        os.killpg(process.popen.pid, sig)
-        process.popen.wait(timeout=60)
+        self.rasa_servers[index].kill(sig)
 
     def processes(self) -> list[Process]:
         return [*self.action_servers, self.nginx, *self.rasa_servers]
@@ -382,7 +405,7 @@ def main() -> int:
     db_url = env.get("TRACKER_DB_URL") or DEFAULT_DB_URL
     count = int(env.get("CLUSTER_SERVERS") or 2)
     try:
-        origins = parse_origins(env.get("ALLOWED_ORIGINS") or DEFAULT_ALLOWED_ORIGINS)
+        origins = parse_origins(" ".join(allowed_origins()))
     except ClusterError as error:
         print(f"Erreur : {error}", file=sys.stderr)
         return 1
@@ -415,19 +438,30 @@ def main() -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    print(f"\n  L'assistant tourne en grappe derrière nginx : {cluster.url}\n{cluster.summary()}\n"
-          "  Ctrl-C arrête tout.\n", flush=True)
+    print(
+        f"\n  L'assistant tourne en grappe derrière nginx : {cluster.url}\n{cluster.summary()}\n"
+        "  Ctrl-C arrête tout.\n",
+        flush=True,
+    )
     reported: set[str] = set()
     try:
         while not stop.wait(2):
             for process in cluster.processes():
-                if process.popen is not None and process.popen.poll() is not None \
-                        and process.name not in reported:
+                if (
+                    process.popen is not None
+                    and process.popen.poll() is not None
+                    and process.name not in reported
+                ):
                     reported.add(process.name)
-                    print(f"Attention : {process.name} s'est arrêté (code {process.popen.returncode}) ;"
-                          f" voir {process.log_path}", file=sys.stderr, flush=True)
+                    print(
+                        f"Attention : {process.name} s'est arrêté (code {process.popen.returncode}) ;"
+                        f" voir {process.log_path}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
             if cluster.nginx.name in reported or len(
-                    [p for p in cluster.rasa_servers if p.name in reported]) == len(cluster.rasa_servers):
+                [p for p in cluster.rasa_servers if p.name in reported]
+            ) == len(cluster.rasa_servers):
                 print("Erreur : plus aucun serveur ne peut répondre ; arrêt.", file=sys.stderr)
                 return 1
     finally:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.client
 import json
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -24,6 +23,7 @@ import pytest
 
 from bot import PROJECT_DIR
 from bot.demo.webserver import make_server
+from scripts.supervisor import free_port
 
 BROWSER_DIR = Path(__file__).resolve().parent
 AXE_PATH = BROWSER_DIR / "node_modules" / "axe-core" / "axe.min.js"
@@ -115,7 +115,7 @@ class RasaProxy:
         parts = urlsplit(upstream)
         self.upstream_host = parts.hostname or "127.0.0.1"
         self.upstream_port = parts.port or (443 if parts.scheme == "https" else 80)
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.delay = 0.0
         self.requests: list[tuple[str, str, bytes | None]] = []
@@ -257,12 +257,6 @@ def fake_rest() -> Iterator[FakeRest]:
     fake = FakeRest()
     yield fake
     fake.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -38,8 +38,8 @@ import sqlalchemy as sa
 from rasa_ext.launch import UNAUTHORIZED
 from rasa_ext.rest_channel import UNAVAILABLE
 from scripts.cluster.topology import NOT_FOUND, Cluster
+from scripts.supervisor import free_port, post_json
 from tests.pg import temporary_database
-from tests.servers import free_port, post_json
 
 pytestmark = [pytest.mark.server, pytest.mark.postgres]
 

@@ -19,7 +19,6 @@ import pytest
 from sanic_cors.core import try_match
 
 from scripts.cluster.topology import (
-    DEFAULT_ALLOWED_ORIGINS,
     HANDSHAKE_BURST,
     NOT_FOUND,
     RATE_LIMITED,
@@ -31,7 +30,7 @@ from scripts.cluster.topology import (
     parse_origins,
     rasa_cors_pattern,
 )
-from tests.servers import free_port
+from scripts.supervisor import free_port
 
 ORIGIN = "http://127.0.0.1:8080"
 TOKEN = "edge-test-token-6f1d2c"
@@ -180,9 +179,13 @@ def test_no_api_server_block_without_a_token(tmp_path: Path):
     assert "--enable-api" not in " ".join(cluster.rasa_servers[0].args)
 
 
-def test_cluster_cors_comes_from_allowed_origins_compared_exactly(tmp_path: Path):
+def test_cluster_cors_comes_from_allowed_origins_compared_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.delenv("ALLOWED_ORIGINS", raising=False)
+    monkeypatch.delenv("WEB_PORT", raising=False)
     cluster = Cluster(tmp_path, port=free_port(), rasa_count=1, actions_count=1)
-    assert cluster.cors == DEFAULT_ALLOWED_ORIGINS.split() and "*" not in cluster.cors
+    assert cluster.cors == ["http://127.0.0.1:8080", "http://localhost:8080"]  # the demo pages
     args = cluster.rasa_servers[0].args
     patterns = args[args.index("--cors") + 1 :]
     assert patterns == [rasa_cors_pattern(origin) for origin in cluster.cors]

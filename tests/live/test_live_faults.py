@@ -6,11 +6,11 @@ These tests stop and restart processes of the shared assistant; each leaves it r
 from __future__ import annotations
 
 import dataclasses
-import socket
 import uuid
 
 import pytest
 
+from scripts.supervisor import free_port
 from tests.servers import Assistant, texts
 
 pytestmark = pytest.mark.server
@@ -21,9 +21,7 @@ def sender() -> str:
 
 
 def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]  # nothing listens once the socket is closed
+    return free_port()  # nothing listens once the socket is closed
 
 
 def test_server_restart_in_the_middle_of_the_test_loses_nothing(assistant: Assistant):

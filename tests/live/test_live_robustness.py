@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.servers import Assistant, post_json, texts
+from scripts.supervisor import post_json
+from tests.servers import Assistant, texts
 
 pytestmark = pytest.mark.server
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.servers import Assistant, post_json, texts
+from scripts.supervisor import post_json
+from tests.servers import Assistant, texts
 from tests.socket_client import SocketClient
 
 pytestmark = pytest.mark.server

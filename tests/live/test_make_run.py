@@ -13,7 +13,8 @@ import urllib.request
 
 import pytest
 
-from tests.servers import ROOT, free_port, post_json, texts, wait_until_up
+from scripts.supervisor import ROOT, free_port, post_json, wait_until_up
+from tests.servers import texts
 from tests.terminal import command_lines, process_tree, terminal_window, wait_all_gone
 
 pytestmark = pytest.mark.server
@@ -119,7 +120,7 @@ def test_make_run_stops_everything_when_its_terminal_is_closed(tmp_path):
         started = process_tree(window.pane_pid())
         window.started.update(started)
         commands = command_lines(started)
-        for server in ("rasa run --model", "rasa run actions", "bot.cli web serve"):
+        for server in ("rasa_ext.launch run --model", "rasa run actions", "bot.cli web serve"):
             assert any(server in line for line in commands), (server, commands)
         window.kill_server()
         seconds = wait_all_gone(started, [rasa_port, actions_port, web_port], timeout=15)

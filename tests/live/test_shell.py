@@ -13,7 +13,7 @@ import pytest
 
 from bot.knowledge.facts import closed_call_note
 from rasa_ext import shell
-from tests.servers import ROOT, free_port
+from scripts.supervisor import ROOT, free_port
 from tests.terminal import (
     Tmux,
     command_lines,

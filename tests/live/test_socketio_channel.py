@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 from bot import config
 from rasa_ext.channel_guards import ORIGIN_REFUSED, UNAVAILABLE
 from rasa_ext.socketio_channel import NO_SESSION, OTHER_SESSION
+from scripts.supervisor import post_json
 from tests.conftest import ALLOWED_TEST_ORIGIN
 from tests.live.test_live_robustness import TURN_BOUND_SECONDS, any_json, messages, nested
-from tests.servers import Assistant, post_json, texts
+from tests.servers import Assistant, texts
 from tests.socket_client import SocketClient
 
 pytestmark = pytest.mark.server

@@ -13,7 +13,7 @@ from bot.masking import MASK, MaskingFilter, mask_secrets
 from bot.places.store import safe_url
 from rasa_ext.stores import UrlSQLTrackerStore, _redis_lock_store
 from scripts.cluster.topology import Cluster, ClusterError, check_redis
-from tests.servers import ROOT, free_port
+from scripts.supervisor import ROOT, free_port
 
 PASSWORD = "Pa55-w0rd_x"
 TOKEN = "api-token-9c1e7f"

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from bot.staff.review import state_id
-from tests.servers import ROOT
+from scripts.supervisor import ROOT
 from tests.unit.test_review import EVAL_MESSAGE, fill, sql_store
 
 DOWN, UP, ENTER = "\x1b[B", "\x1b[A", "\r"
