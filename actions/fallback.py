@@ -8,6 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import buttons, latest_text, written_text
 from actions.topics import utter_faq
+from bot.eligibility.rules import parse_yes_no
 from bot.knowledge.facts import dates_answer
 from bot.knowledge.topics import UNCLEAR_MESSAGE, closest_topics
 from bot.places.answers import ASK_PLACE, contact_reply
@@ -38,6 +39,13 @@ def asked_for_a_place(tracker: Tracker) -> bool:
     """Whether the assistant's last message asked for a département."""
     last = next((e for e in reversed(tracker.events) if e.get("event") == "bot"), None)
     return bool(last) and ASK_PLACE in (last.get("text") or "")
+
+
+async def answer_with_a_place(dispatcher: CollectingDispatcher, text: str) -> None:
+    """The reply to an answer to « Pour quel département ? »: the card, or « not found » and the
+    question again (the look-up reads the database: off the event loop)."""
+    reply = await asyncio.to_thread(contact_reply, text, None, None, place_expected=True)
+    dispatcher.utter_message(text=reply.message, buttons=reply.buttons or None)
 
 
 def previous_answer_key(tracker: Tracker) -> str | None:
@@ -103,10 +111,7 @@ class ActionSuggestTopics(Action):
         ):
             return []
         if asked_for_a_place(tracker):  # « Pour quel département ? » → « Atlantide »
-            reply = await asyncio.to_thread(
-                contact_reply, latest_text(tracker), None, None, place_expected=True
-            )
-            dispatcher.utter_message(text=reply.message, buttons=reply.buttons or None)
+            await answer_with_a_place(dispatcher, latest_text(tracker))
             return []
         topics = closest_topics(ranked_topic_keys(tracker.latest_message), limit=3)
         dispatcher.utter_message(text=UNCLEAR_MESSAGE, buttons=buttons(topics))
@@ -127,6 +132,12 @@ class ActionWhatElse(Action):
         text = latest_text(tracker)
         if says_goodbye(written_text(tracker)):  # « Non, rien d'autre. Au revoir. »
             dispatcher.utter_message(response="utter_goodbye")
-        elif not (answer_by_words(dispatcher, text) or answer_follow_up(dispatcher, tracker)):
+        elif answer_by_words(dispatcher, text) or answer_follow_up(dispatcher, tracker):
+            pass
+        elif asked_for_a_place(tracker) and parse_yes_no(text) is None:
+            # « Pour quel département ? » → « Atlantide »: the conversation says it is a place,
+            # whatever short-answer intent the classifier guessed; say it is not found, ask again.
+            await answer_with_a_place(dispatcher, text)
+        else:
             dispatcher.utter_message(response="utter_what_else")
         return []

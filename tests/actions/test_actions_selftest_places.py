@@ -245,3 +245,24 @@ def test_the_database_is_read_off_the_event_loop(monkeypatch: pytest.MonkeyPatch
 
     # Blocking, the ticker could not run at all while the look-up sleeps.
     assert asyncio.run(ticks_during_the_action()) >= 3
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("Atlantide", "« Atlantide »"), ("oui", None), ("non merci", None)],
+)
+def test_an_answer_to_which_departement_is_read_as_a_place_whatever_the_intent(text, expected):
+    """After « Pour quel département ? », a word the classifier took for a short answer is an
+    attempted place (not found: asked again); « oui », « non merci » keep the neutral prompt."""
+    from actions.fallback import ActionWhatElse
+    from bot.places.answers import ASK_PLACE
+
+    latest = {"text": text, "intent": {"name": "answer"}, "entities": []}
+    events = [{"event": "bot", "text": ASK_PLACE}, {"event": "user", "text": text}]
+    track = Tracker("test", {}, latest, events, False, None, {}, "action_listen")
+    dispatcher, _ = run(ActionWhatElse(), track)
+    (message,) = dispatcher.messages
+    if expected:
+        assert expected in message["text"] and ASK_PLACE in message["text"]
+    else:
+        assert message["response"] == "utter_what_else"
