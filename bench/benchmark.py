@@ -11,7 +11,7 @@ One run:
    - users: N simulated users x M turns (FAQ, contact flow, start of the eligibility test) with a
      think time of 2-6 s between turns;
    - saturation: K clients with no think time for T seconds (messages per second);
-   - bad input: a mix of invalid bodies, 20,000-character, empty and control-character messages
+   - bad input: a mix of invalid bodies, 20,000-character, oversize (413), empty and control-character messages
      and normal questions, sent concurrently;
    while the resident memory of both servers is sampled every 0.5 s;
 4. prints a side-by-side table and writes `docs/benchmarks.md`.
@@ -341,8 +341,13 @@ def bad_input_bodies(count: int, seed: int) -> list[tuple[str, bytes, tuple[int,
     bodies = []
     for index in range(count):
         sender = f"bench-bad-{seed}-{index}"
-        category = rng.choice(["non_object", "invalid_json", "long", "empty", "control", "normal"])
-        if category == "non_object":
+        category = rng.choice(
+            ["non_object", "invalid_json", "long", "oversize", "empty", "control", "normal"]
+        )
+        if category == "oversize":  # over MAX_REQUEST_BYTES: refused by the server before reading
+            raw = json.dumps({"sender": sender, "message": "x" * 100_000}).encode()
+            bodies.append((category, raw, (413,), ""))
+        elif category == "non_object":
             raw = rng.choice([b"[]", b'"s"', b"null", b"42", b"true", b'[{"sender": "a"}]'])
             bodies.append((category, raw, (400,), ""))
         elif category == "invalid_json":
@@ -374,7 +379,8 @@ def bad_input_bodies(count: int, seed: int) -> list[tuple[str, bytes, tuple[int,
                 expected = ""
             else:
                 message, expected = rng.choice(FAQ)
-            raw = json.dumps({"sender": sender, "message": message}).encode()
+            # UTF-8 as a browser's JSON.stringify sends it (20,000 « é »: 40 kB, under the limit).
+            raw = json.dumps({"sender": sender, "message": message}, ensure_ascii=False).encode()
             bodies.append((category, raw, (200,), expected))
     return bodies
 
