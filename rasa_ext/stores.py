@@ -57,20 +57,28 @@ class UrlSQLTrackerStore(SQLTrackerStore):
         self.retention_schedule = start_retention_schedule(db_url)
 
 
-def _redis_lock_store(url: str) -> RedisLockStore:
+def redis_options(url: str) -> dict[str, Any]:
+    """Host, port, database, credentials and TLS of a `REDIS_URL` (database 1 by default), for
+    the lock store and the turn records alike; ValueError in French for another scheme."""
     parts = urlsplit(url)
     if parts.scheme not in ("redis", "rediss"):
         raise ValueError(
             f"REDIS_URL invalide : {mask_secrets(url)!r} (attendu : redis://hôte:port/base)"
         )
+    return {
+        "host": parts.hostname or "localhost",
+        "port": parts.port or 6379,
+        "db": int(parts.path.lstrip("/") or 1),
+        "username": parts.username,
+        "password": parts.password,
+        "tls": parts.scheme == "rediss",
+    }
+
+
+def _redis_lock_store(url: str) -> RedisLockStore:
+    options = redis_options(url)
     return RedisLockStore(
-        host=parts.hostname or "localhost",
-        port=parts.port or 6379,
-        db=int(parts.path.lstrip("/") or 1),
-        username=parts.username,
-        password=parts.password,
-        use_ssl=parts.scheme == "rediss",
-        key_prefix=settings().redis_key_prefix or None,
+        use_ssl=options.pop("tls"), key_prefix=settings().redis_key_prefix or None, **options
     )
 
 

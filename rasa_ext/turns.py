@@ -20,7 +20,6 @@ from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from redis.exceptions import RedisError
 
@@ -168,16 +167,12 @@ class RedisTurnRecords(TurnRecords):
     def __init__(self, url: str, prefix: str = "") -> None:
         from redis.asyncio import Redis
 
-        parts = urlsplit(url)
+        from rasa_ext.stores import redis_options
+
+        options = redis_options(url)
         self.prefix = prefix
-        self.redis = Redis(  # the same database as the lock store (rasa_ext/stores.py)
-            host=parts.hostname or "localhost",
-            port=parts.port or 6379,
-            db=int(parts.path.lstrip("/") or 1),
-            username=parts.username,
-            password=parts.password,
-            ssl=parts.scheme == "rediss",
-        )
+        # The same database as the lock store.
+        self.redis = Redis(ssl=options.pop("tls"), **options)
 
     async def claim(self, key: str) -> bool:
         return bool(

@@ -29,6 +29,7 @@ from bot.staff.templating import render
 
 if TYPE_CHECKING:
     from bot.places.resolver import Resolution
+    from bot.places.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -208,18 +209,28 @@ def _ranked(counter: Counter[str]) -> dict[str, int]:
     return dict(sorted(counter.items(), key=lambda item: (-item[1], item[0])))
 
 
-def store_labeller() -> Labeller | None:
-    """Département names from `bot.places.store` when its database is built (optional)."""
+def _built_store() -> Store | None:
+    """The places store when its database is built and reachable (the report works without)."""
     if _missing_sqlite_file(config.database_url()):
         return None
     try:
         from bot.places.store import Store
 
         store = Store()
-        if store.data_version() is None:  # not built
-            return None
+        return store if store.data_version() is not None else None
+    except Exception as error:  # no store, unreachable
+        log.info("no places store: %s", error)
+        return None
+
+
+def store_labeller() -> Labeller | None:
+    """Département names from `bot.places.store` when its database is built (optional)."""
+    store = _built_store()
+    if store is None:
+        return None
+    try:
         names = {row.code: row.name for row in store.departements()}
-    except Exception as error:  # no store, not built, unreachable: codes alone
+    except Exception as error:  # unreadable: codes alone
         log.info("no département names: %s", error)
         return None
     return names.get
@@ -242,17 +253,14 @@ def departement_code(resolution: Resolution) -> str | None:
 
 def store_place_coder() -> PlaceCoder | None:
     """The place resolver on `bot.places.store` when its database is built (optional, like the names)."""
-    if _missing_sqlite_file(config.database_url()):
+    store = _built_store()
+    if store is None:
         return None
     try:
         from bot.places.resolver import PlaceResolver
-        from bot.places.store import Store
 
-        store = Store()
-        if store.data_version() is None:  # not built
-            return None
         resolver = PlaceResolver.from_store(store)
-    except Exception as error:  # no store, not built, unreachable: answers counted as written
+    except Exception as error:  # unreadable: answers counted as written
         log.info("no place resolver: %s", error)
         return None
     return lambda answer: departement_code(resolver.resolve(answer))
