@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from bot.config import settings, tracker_db_url
 from bot.conversations.privacy import start_retention_schedule
+from bot.conversations.tracker_db import write_ahead_log
 from bot.masking import install_masking_filter, mask_secrets
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class UrlSQLTrackerStore(SQLTrackerStore):
             **kwargs,
         )
         # After super().__init__: Rasa has created the `events` table (and waited for the database).
+        write_ahead_log(self.engine)
         self.retention_schedule = start_retention_schedule(db_url)
 
 

@@ -36,6 +36,25 @@ def normalized_url(db_url: str) -> str:
     return db_url
 
 
+def write_ahead_log(engine: sa.engine.Engine) -> None:
+    """SQLite only: every connection of `engine` in write-ahead-log mode, synced at checkpoints.
+
+    In SQLite's default mode each commit (one per turn) waits for two fsyncs, ≈ 5 ms during which
+    the Rasa server's event loop answers nobody; in WAL mode with `synchronous=NORMAL` a commit
+    costs ≈ 0.5 ms, a crash of the program loses nothing, a power cut at most the last commits,
+    and the purge can read while a turn writes. No effect on other databases."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    def on_connect(dbapi_connection: object, _record: object) -> None:
+        cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    sa.event.listen(engine, "connect", on_connect)
+
+
 def tracker_engine(db_url: str) -> sa.engine.Engine:
     """An engine on the tracker store, in Rasa's schema (`POSTGRESQL_SCHEMA`) when one is set."""
     db_url = normalized_url(db_url)
@@ -44,7 +63,9 @@ def tracker_engine(db_url: str) -> sa.engine.Engine:
         return sa.create_engine(
             db_url, future=True, connect_args={"options": f"-csearch_path={schema}"}
         )
-    return sa.create_engine(db_url, future=True)
+    engine = sa.create_engine(db_url, future=True)
+    write_ahead_log(engine)
+    return engine
 
 
 def has_events_table(engine: sa.engine.Engine) -> bool:

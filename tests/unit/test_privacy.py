@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from bot.cli import main
 from bot.conversations import privacy
 from bot.conversations.privacy import PURGE_LOCK_KEY, PurgeResult, purge_events
+from bot.conversations.tracker_db import EVENTS, tracker_engine
 from rasa_ext.stores import UrlSQLTrackerStore
 from tests.pg import temporary_database
 
@@ -188,3 +189,18 @@ def test_purge_of_many_conversations_at_once(tmp_path):
     assert purge_events(url, 90, now=NOW) == PurgeResult(events=40_000, conversations=40_000)
     assert set(messages(store)) == {"today"}
     store.engine.dispose()
+
+
+def test_the_sqlite_tracker_store_writes_ahead_and_the_purge_reads_alongside(tmp_path):
+    """A turn's commit does not wait for two fsyncs (WAL, synchronous=NORMAL), and the purge's
+    own engine sees what the store wrote."""
+    url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    store = UrlSQLTrackerStore(Domain.empty(), url=url)
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    fill(store, {"today": [0]})
+    engine = tracker_engine(url)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+        assert connection.execute(sa.select(sa.func.count()).select_from(EVENTS)).scalar() > 0
