@@ -708,7 +708,7 @@ async def profile_phase(
         return {"skipped": message}
     raw = workdir / f"profile-{tag}.raw"
     log = workdir / f"profile-{tag}.log"
-    args = [program, "record", "--pid", str(pid), "--rate", "100", "--duration", f"{seconds:g}"]
+    args = [program, "record", "--pid", str(pid), "--rate", "100", "--duration", str(seconds)]
     args += ["--format", "raw", "--output", str(raw)]
     commands.lines.append(
         command_line(args).replace(str(pid), "<rasa server pid>")
@@ -924,7 +924,6 @@ def cold_start(
         process = subprocess.Popen(
             args, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
-    pids: list[int] = []
     try:
         try:
             wait_until_up(health, 600, process)
@@ -938,8 +937,8 @@ def cold_start(
             tail = log.read_text(errors="replace")[-2000:]
             raise RuntimeError(f"{error}\n--- {log} ---\n{tail}") from error
         text = reply_text(replies)
-        pids = process_tree([process.pid])  # the supervisor and every server it started
     finally:
+        pids = process_tree([process.pid])  # the supervisor and every server it started
         stop_started = time.perf_counter()
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -1424,7 +1423,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--profile-seconds",
-        type=float,
+        type=int,
         help="py-spy sampling of the Rasa server under the saturation clients (default 20; --quick: 8)",
     )
     parser.add_argument("--no-profile", action="store_true", help="no py-spy profile phase")
@@ -1459,7 +1458,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "sat_seconds": (30.0, 8.0),
         "bad_requests": (2000, 200),
         "stock_budget": (120.0, 20.0),
-        "profile_seconds": (20.0, 8.0),
+        "profile_seconds": (20, 8),
     }
     for name, (full, small) in defaults.items():
         if getattr(options, name) is None:
@@ -1563,6 +1562,7 @@ def main(argv: list[str] | None = None) -> int:
                 say_progress(f"{tag} trained in {seconds:.0f} s (peak {commands.peak_mb:.0f} MB)")
             if before_tree is not None:  # kept for the runs with --no-train
                 before_model = workdir / "models" / "bench-before.tar.gz"
+                BEFORE_MODEL.parent.mkdir(exist_ok=True)
                 partial = BEFORE_MODEL.with_suffix(".partial")
                 shutil.copyfile(before_model, partial)
                 os.replace(partial, BEFORE_MODEL)
