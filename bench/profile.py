@@ -6,10 +6,12 @@
     <module> (rasa/__main__.py:1);run (rasa/core/run.py:300);_save (sqlalchemy/orm/session.py:12) 7
 
 `read_profile` gives
-- the share of samples of named categories, inclusive: each stack is counted once, in the category
-  of the first frame that matches one, walking from the root (a stack that enters the tracker store,
-  which then runs SQLAlchemy, counts for the tracker store); stacks with no matching frame are
-  "other";
+- the share of samples of named categories, inclusive: each stack is counted once, in the first
+  category of CATEGORIES (in that order) that one of its frames matches, the frames walked from the
+  root. The order puts what is called from inside another category first: jsonschema validating an
+  action server's answer counts as jsonschema, not as the action server call; the ResponseSelector
+  (a DIET subclass) before DIET; the tracker store before the SQLAlchemy it runs. Stacks with no
+  matching frame are "other";
 - the functions with the most self time: the leaf frame of each stack (function and file, lines
   merged).
 
@@ -75,7 +77,7 @@ def remote_action(frame: Frame) -> bool:
     )
 
 
-# In this order: a frame matching two categories counts for the first.
+# In this order: a stack matching two categories counts for the first.
 CATEGORIES: list[tuple[str, Callable[[Frame], bool]]] = [
     ("jsonschema", in_directory("jsonschema")),
     ("ResponseSelector", file_named("response_selector.py")),
@@ -90,10 +92,10 @@ CATEGORY_NAMES = [name for name, _ in CATEGORIES] + [OTHER]
 
 
 def category(stack: list[Frame]) -> str:
-    for frame in stack:  # root first
-        for name, matches in CATEGORIES:
-            if matches(frame):
-                return name
+    """The first category of CATEGORIES that a frame of the stack (root first) matches."""
+    for name, matches in CATEGORIES:
+        if any(matches(frame) for frame in stack):
+            return name
     return OTHER
 
 
