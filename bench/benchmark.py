@@ -1,29 +1,39 @@
-"""Load benchmark of the assistant over REST, side by side with Rasa's default pipeline.
+"""Load benchmark of the assistant over REST, side by side with the project before the performance
+work and with Rasa's default pipeline.
 
-One run:
+Three configurations: "ours" (config.yml, models/current.tar.gz), "before" (the project tree of
+commit BEFORE_REF, `--before`, extracted with `git archive`: its own config.yml, actions, rasa_ext and
+bot code) and "default" (Rasa's default configuration on our domain and data). One run:
 1. trains Rasa's default configuration (`bench/config_default.yml`, what `rasa init` gives, with
-   `language: fr`) on the same domain and data into `models/bench-default.tar.gz`, and times a
-   training of `config.yml` (thrown away) so both training times come from the same run;
-2. scores both models on the held-out set (`rasa test nlu`, intent macro-F1 as `bot nlu-gate`);
-3. serves each model in turn (action server + Rasa server on free loopback ports, `scripts/supervisor.py`)
-   and runs the same scenarios against it:
+   `language: fr`) into `models/bench-default.tar.gz`, the "before" tree with its own config.yml
+   (copied to `models/bench-before.tar.gz`), and times a training of `config.yml` (thrown away) so
+   that the training times come from the same run;
+2. scores the models on the held-out set (`rasa test nlu`, intent macro-F1 as `bot nlu-gate`; the
+   current tests/nlu_holdout.yml for all three);
+3. serves each model in turn (action server + Rasa server on free loopback ports, `scripts/supervisor.py`;
+   "before" from its own tree) and runs the same scenarios against it:
    - baseline: sequential FAQ turns, one at a time;
    - users: N simulated users x M turns (FAQ, contact flow, start of the eligibility test) with a
      think time of 2-6 s between turns;
    - saturation: K clients with no think time for T seconds (messages per second);
+   - profile (ours and before; not counted in any other figure): the saturation clients again while
+     py-spy samples the Rasa server (bench/profile.py reads its output);
    - bad input: a mix of invalid bodies, 20,000-character, oversize (413), empty and control-character messages
      and normal questions, sent concurrently;
    while the resident memory of both servers is sampled every 0.5 s;
-4. prints a side-by-side table and writes `docs/benchmarks.md`.
+4. measures the cold start of `make run` (ours and before, model present): seconds until the REST
+   webhook answers and until a first question gets its answer;
+5. prints a side-by-side table and writes `docs/benchmarks.md`.
 
-    .venv/bin/python bench/benchmark.py                      # full run (about 15-20 minutes)
-    .venv/bin/python bench/benchmark.py --quick --skip-default   # smoke run (about 2 minutes)
+    .venv/bin/python bench/benchmark.py                      # full run (about 30 minutes)
+    .venv/bin/python bench/benchmark.py --quick --no-train --skip-stock   # smoke run (trained models)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -38,6 +48,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,20 +59,42 @@ if str(ROOT) not in sys.path:
 
 import aiohttp  # noqa: E402
 
+from bench.profile import read_profile  # noqa: E402
+from bot.config import Settings  # noqa: E402
 from bot.staff.nlu_gate import evaluate, load_scores  # noqa: E402
 from bot.staff.templating import render  # noqa: E402
-from scripts.supervisor import VENV_BIN, Assistant, Process, group_members  # noqa: E402
+from scripts.supervisor import (  # noqa: E402
+    VENV_BIN,
+    Assistant,
+    Process,
+    free_port,
+    group_members,
+    post_json,
+    process_tree,
+    terminate,
+    wait_until_up,
+)
 
 RASA = str(VENV_BIN / "rasa")
 DEFAULT_CONFIG = ROOT / "bench" / "config_default.yml"
 OUR_MODEL = ROOT / "models" / "current.tar.gz"
 DEFAULT_MODEL = ROOT / "models" / "bench-default.tar.gz"
+# The project before the performance work of issue 16: the last commit before it (in main's history).
+BEFORE_REF = "62eddae"
+BEFORE_MODEL = ROOT / "models" / "bench-before.tar.gz"
 HOLDOUT = ROOT / "tests" / "nlu_holdout.yml"
 REPORT = ROOT / "docs" / "benchmarks.md"
 
 # Targets of the issue (ours, one server, 50 users with 2-6 s think time).
 TARGET_USERS = 50
 TARGET_FAQ_P95_MS = 300.0
+# Issue 16: ratios against "before" in the same run, and absolute limits on this machine.
+TARGET_SATURATION_RATIO = 2.0  # ours / before, at least
+TARGET_FAQ_P95_RATIO = 0.5  # ours / before, 50 users, at most
+TARGET_RASA_VMHWM_MB = 1600.0
+TARGET_COLD_START_S = 30.0  # `make run`, model present, until the first answer
+TARGET_TRAINING_S = 180.0
+COLD_START_QUESTION = ("Qui peut candidater ?", "conseil départemental")
 
 KINDS = ("faq", "contact", "eligibility")
 
@@ -435,22 +468,40 @@ async def bad_input(
 
 
 class BenchAssistant(Assistant):
-    """`scripts.supervisor.Assistant` serving a given model, with in-memory locks (one server)."""
+    """`scripts.supervisor.Assistant` serving a given model, with in-memory locks (one server).
 
-    def __init__(self, workdir: Path, model: Path, credentials: Path | None = None) -> None:
+    `root`: the project tree the servers and the database build run from (working directory and
+    PYTHONPATH: its actions, rasa_ext and bot code, its endpoints.yml and credentials.yml)."""
+
+    def __init__(
+        self, workdir: Path, model: Path, credentials: Path | None = None, root: Path = ROOT
+    ) -> None:
         self.model = model
         self.credentials = credentials
+        self.root = root
         super().__init__(workdir)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         for name in ("REDIS_URL", "MAX_MESSAGE_CHARS", "TURN_TIMEOUT_SECONDS"):
             self.env.pop(name, None)  # the documented defaults, whatever the caller's shell has
+        if self.root != ROOT:  # that tree's code only, not ours nor the caller's PYTHONPATH
+            self.env["PYTHONPATH"] = str(self.root)  # the dict both processes share
+        self.actions.cwd = self.rasa.cwd = self.root
         args = self.rasa.args
         args[args.index("--model") + 1] = str(self.model)
         self.rasa.startup_timeout = 900  # a loaded machine can take minutes to load a model
         if self.credentials:
             args[args.index("--credentials") + 1] = str(self.credentials)
+
+    def build_database(self) -> None:
+        subprocess.run(
+            [sys.executable, "-m", "bot.cli", "db", "build"],
+            cwd=self.root,
+            env=self.env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
 
 
 def status_kb(pid: int, key: str) -> int:
@@ -503,14 +554,14 @@ class Commands:
     lines: list[str] = field(default_factory=list)
     peak_mb: float = 0.0  # peak resident memory of the last command
 
-    def run(self, args: list[str], log: Path, env: dict[str, str] | None = None) -> float:
-        """Runs a command to completion; returns its wall time (and sets `peak_mb`)."""
-        self.lines.append(shlex.join(display(a) for a in args))
+    def run(
+        self, args: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path = ROOT
+    ) -> float:
+        """Runs a command to completion in `cwd`; returns its wall time (and sets `peak_mb`)."""
+        self.lines.append(command_line(args, cwd, env))
         started = time.perf_counter()
         with log.open("ab") as out:
-            process = subprocess.Popen(
-                args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-            )
+            process = subprocess.Popen(args, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
             try:
                 _, status, usage = os.wait4(process.pid, 0)
             except BaseException:
@@ -533,19 +584,41 @@ def display(arg: str) -> str:
         return arg
 
 
-def train_env(workdir: Path) -> dict[str, str]:
+def command_line(args: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None) -> str:
+    """The command as the report shows it; run elsewhere than the project root, with the cd (and
+    `PYTHONPATH=.` when that tree is the PYTHONPATH)."""
+    if cwd == ROOT:
+        return shlex.join(display(a) for a in args)
+    line = " ".join(from_root(a) for a in args)
+    prefix = "PYTHONPATH=. " if env is not None and env.get("PYTHONPATH") == str(cwd) else ""
+    return f"(cd {shlex.quote(display(str(cwd)))} && {prefix}{line})"
+
+
+def from_root(arg: str) -> str:
+    """A shell word, the project root's paths as `$ROOT/…` (for commands run from another tree)."""
+    shown = display(arg)
+    return f"$ROOT/{shlex.quote(shown)}" if shown != arg else shlex.quote(arg)
+
+
+def train_env(cache: Path, root: Path = ROOT) -> dict[str, str]:
+    """`root` importable; `cache`, a new directory per command: no component is reused from another
+    training (ours and before may share most components)."""
     env = dict(
-        os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT)
+        os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(root)
     )
-    env["RASA_CACHE_DIRECTORY"] = str(workdir / "rasa-cache")  # no cached components: full training
+    env["RASA_CACHE_DIRECTORY"] = str(cache)  # no cached components: full training
     return env
 
 
-def nlu_scores(commands: Commands, model: Path, out: Path, log: Path) -> dict[str, Any]:
+def nlu_scores(
+    commands: Commands, model: Path, out: Path, log: Path, root: Path = ROOT
+) -> dict[str, Any]:
+    """`rasa test nlu` on the current held-out set, run in `root` (the model's own components)."""
     seconds = commands.run(
         [RASA, "test", "nlu", "--model", str(model), "--nlu", str(HOLDOUT), "--out", str(out)],
         log,
-        train_env(out.parent),
+        train_env(out.parent / f"rasa-cache-{out.name}", root),
+        root,
     )
     scores, support = load_scores(out)
     gate = evaluate(scores, support)
@@ -564,8 +637,14 @@ def nlu_scores(commands: Commands, model: Path, out: Path, log: Path) -> dict[st
 
 
 async def scenarios(
-    assistant: BenchAssistant, tag: str, options: argparse.Namespace, sampler: MemorySampler
+    assistant: BenchAssistant,
+    tag: str,
+    options: argparse.Namespace,
+    sampler: MemorySampler,
+    profile: Callable[[], Awaitable[dict[str, Any]]] | None = None,
 ) -> dict[str, dict[str, Any]]:
+    """The scenarios, in order; `profile`, if given, runs right after the saturation scenario and
+    its result is kept apart (`out["profile"]`), in no scenario's figures."""
     url = assistant.webhook
     out: dict[str, dict[str, Any]] = {}
     say_progress(f"[{tag}] warm-up")
@@ -601,17 +680,94 @@ async def scenarios(
         result["actions_peak_rss_mb"] = sampler.peak_mb("actions", started, ended)
         out[name] = result
         say_progress(f"[{tag}] {name}: {one_line(result)}")
+        if name == "saturation" and profile is not None:
+            out["profile"] = await profile()
     return out
 
 
-def serve_and_measure(
-    model: Path, tag: str, options: argparse.Namespace, workdir: Path, commands: Commands
+def py_spy() -> str | None:
+    found = VENV_BIN / "py-spy"
+    return str(found) if found.exists() else shutil.which("py-spy")
+
+
+async def profile_phase(
+    url: str,
+    tag: str,
+    pid: int,
+    options: argparse.Namespace,
+    workdir: Path,
+    commands: Commands,
 ) -> dict[str, Any]:
+    """The saturation clients for `--profile-seconds` while py-spy samples the Rasa server (pid):
+    the categories' shares and the functions with the most self time (bench/profile.py)."""
+    seconds = options.profile_seconds
+    program = py_spy()
+    if program is None:
+        message = "py-spy is not installed (requirements-dev.txt): no profile"
+        say_progress(f"[{tag}] {message}")
+        return {"skipped": message}
+    raw = workdir / f"profile-{tag}.raw"
+    log = workdir / f"profile-{tag}.log"
+    args = [program, "record", "--pid", str(pid), "--rate", "100", "--duration", str(seconds)]
+    args += ["--format", "raw", "--output", str(raw)]
+    commands.lines.append(
+        command_line(args).replace(str(pid), "<rasa server pid>")
+        + f"   # while {options.sat_clients} saturation clients run"
+    )
+    say_progress(f"[{tag}] profile: py-spy for {seconds:g} s under the saturation clients")
+    with log.open("ab") as out:
+        process = await asyncio.create_subprocess_exec(*args, stdout=out, stderr=out)
+    try:
+        # The load outlasts the sampling (py-spy takes a moment to attach).
+        load = await saturation(
+            url, f"{tag}-profile", options.sat_clients, seconds + 2, options.seed
+        )
+        code = await asyncio.wait_for(process.wait(), timeout=seconds + 60)
+    except BaseException:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        raise
+    if code != 0 or not raw.exists():
+        tail = log.read_text(errors="replace")[-500:].strip()
+        message = f"py-spy exited with {code}: {tail}"
+        say_progress(f"[{tag}] profile failed: {message}")
+        return {"error": message, "load": one_line(load)}
+    result = read_profile(raw)
+    say_progress(
+        f"[{tag}] profile: {result.samples} samples; "
+        + ", ".join(f"{c.name} {c.share:.0%}" for c in result.categories if c.samples)
+    )
+    return {
+        "seconds": seconds,
+        "rate": 100,
+        "load": one_line(load),
+        "samples": result.samples,
+        "categories": [dataclasses.asdict(c) for c in result.categories],
+        "top_self": [dataclasses.asdict(c) for c in result.top_self],
+    }
+
+
+def serve_and_measure(
+    model: Path,
+    tag: str,
+    options: argparse.Namespace,
+    workdir: Path,
+    commands: Commands,
+    root: Path = ROOT,
+    profile: bool = False,
+) -> dict[str, Any]:
+    """Serves `model` from the project tree `root` and runs the scenarios (and, with `profile`, the
+    profile phase) against it."""
     serverdir = workdir / f"serve-{tag}"
     serverdir.mkdir()
-    assistant = BenchAssistant(serverdir, model)
-    commands.lines.append(shlex.join(display(a) for a in assistant.actions.args))
-    commands.lines.append(shlex.join(display(a) for a in assistant.rasa.args))
+    assistant = BenchAssistant(serverdir, model, root=root)
+    if root != ROOT:
+        commands.lines.append(
+            command_line([sys.executable, "-m", "bot.cli", "db", "build"], root, assistant.env)
+        )
+    commands.lines.append(command_line(assistant.actions.args, root, assistant.env))
+    commands.lines.append(command_line(assistant.rasa.args, root, assistant.env))
     say_progress(f"[{tag}] starting the action server and the Rasa server ({display(str(model))})")
     started = time.perf_counter()
     assistant.start()
@@ -619,12 +775,21 @@ def serve_and_measure(
     try:
         sampler = MemorySampler({"rasa": assistant.rasa, "actions": assistant.actions})
         idle = sampler.sample()
+        rasa_pid = assistant.rasa.popen.pid
+        phase = None
+        if profile and not options.no_profile:
+
+            async def phase() -> dict[str, Any]:
+                return await profile_phase(
+                    assistant.webhook, tag, rasa_pid, options, workdir, commands
+                )
+
         sampler.start()
         try:
-            results = asyncio.run(scenarios(assistant, tag, options, sampler))
+            results = asyncio.run(scenarios(assistant, tag, options, sampler, phase))
         finally:
             sampler.stop()
-        rasa_pid = assistant.rasa.popen.pid
+        profiled = results.pop("profile", None)
         memory = {
             "rasa_idle_rss_mb": idle["rasa"] / 1024,
             "rasa_peak_rss_mb": sampler.peak_mb("rasa"),
@@ -641,7 +806,177 @@ def serve_and_measure(
         "startup_s": startup,
         "memory": memory,
         "scenarios": results,
+        "profile": profiled,
     }
+
+
+def prepare_before(ref: str, workdir: Path, commands: Commands) -> dict[str, Any]:
+    """The project tree of commit `ref`, extracted into the work directory (`git archive`: no
+    worktree bookkeeping); its models/current.tar.gz is set later (`make run` reads it)."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", f"{ref}^{{commit}}"],
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+    )
+    if commit.returncode:
+        raise RuntimeError(
+            f"--before {ref}: not a commit of this repository ({commit.stderr.strip()})"
+        )
+    tree = workdir / "before"
+    tree.mkdir()
+    commands.lines.append(f"git archive {shlex.quote(ref)} | tar -x -C {tree}")
+    archive = subprocess.Popen(["git", "archive", ref], cwd=ROOT, stdout=subprocess.PIPE)
+    assert archive.stdout is not None
+    try:
+        subprocess.run(["tar", "-x", "-C", str(tree)], stdin=archive.stdout, check=True)
+    finally:
+        archive.stdout.close()
+        if archive.wait():
+            raise RuntimeError(f"git archive {ref} failed ({archive.returncode})")
+    return {"ref": ref, "commit": commit.stdout.strip(), "tree": str(tree)}
+
+
+def link_model(tree: Path, model: Path) -> None:
+    """tree/models/current.tar.gz → `model`: what that tree's `make run` serves."""
+    (tree / "models").mkdir(exist_ok=True)
+    current = tree / "models" / "current.tar.gz"
+    if current.is_symlink() or current.exists():
+        current.unlink()
+    current.symlink_to(model.resolve())
+
+
+# The checks scripts/common.sh's ensure_venv and ensure_model make before doing anything, made the
+# same way (its own functions where it has them): `make run` must not reinstall the shared venv nor
+# train, delete or rewrite the model.
+RUN_SH_IS_A_NO_OP = r"""
+source scripts/common.sh
+stamp="$VENV/.installed-requirements"
+wanted="$(cat "$ROOT/requirements.txt" "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)"
+if ! { [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] && [ -x "$PY" ]; }; then
+  echo "ensure_venv would reinstall the venv ($stamp is not that of requirements.txt + pyproject.toml)"
+elif ! { [ -f "$MODEL" ] && tar -tzf "$MODEL" >/dev/null 2>&1; }; then
+  echo "ensure_model would train: $MODEL is missing or unreadable"
+elif [ "$(cat "$ROOT/models/.fingerprint" 2>/dev/null)" != "$(training_fingerprint)" ]; then
+  echo "ensure_model would train: models/.fingerprint is not that of this tree's training inputs"
+fi
+"""
+
+
+def run_sh_obstacle(root: Path) -> str:
+    """Why `bash scripts/run.sh` must not be run in `root` ("" when its preparation does nothing)."""
+    check = subprocess.run(
+        ["bash", "-c", RUN_SH_IS_A_NO_OP], cwd=root, text=True, capture_output=True
+    )
+    if check.returncode:
+        return f"the check failed: {check.stderr.strip()[-300:]}"
+    return check.stdout.strip()
+
+
+def cold_start(
+    tag: str, root: Path, workdir: Path, commands: Commands, use_run_sh: bool
+) -> dict[str, Any]:
+    """`make run` with the model present (root/models/current.tar.gz): seconds until the REST webhook
+    answers and until a first question gets its answer; then SIGTERM to its process group (the
+    supervisor stops its children) and a check that nothing is left.
+
+    `use_run_sh`: `bash scripts/run.sh` itself, when its preparation is a no-op (`run_sh_obstacle`);
+    otherwise, `python -m bot.cli db build` then `python -m scripts.supervisor run` (what run.sh ends
+    with), timed together."""
+    rundir = workdir / f"run-{tag}"
+    rundir.mkdir()
+    env = dict(os.environ)
+    for name in Settings.__fields__:  # the documented defaults, whatever the caller's shell has
+        env.pop(name.upper(), None)
+    env.pop("PYTHONPATH", None)
+    ports = {"RASA_PORT": free_port(), "ACTIONS_PORT": free_port(), "WEB_PORT": free_port()}
+    env.update(
+        {name: str(port) for name, port in ports.items()},
+        TRACKER_DB_URL=f"sqlite:///{rundir / 'tracker.db'}",
+        DATABASE_URL=f"sqlite:///{rundir / 'spie.db'}",
+        RASA_TELEMETRY_ENABLED="false",
+        TF_CPP_MIN_LOG_LEVEL="2",
+    )
+    if not use_run_sh:
+        env["PYTHONPATH"] = str(root)
+    log = rundir / "make-run.log"
+    if use_run_sh:
+        args = ["bash", "scripts/run.sh"]
+        method = "`bash scripts/run.sh` (= `make run`)"
+    else:
+        args = [sys.executable, "-m", "scripts.supervisor", "run"]
+        method = "`python -m bot.cli db build` then `python -m scripts.supervisor run`"
+    health = f"http://127.0.0.1:{ports['RASA_PORT']}/webhooks/rest/"
+    say_progress(f"[{tag}] cold start of make run: {method}")
+    started = time.perf_counter()
+    if not use_run_sh:
+        build = [sys.executable, "-m", "bot.cli", "db", "build"]
+        commands.lines.append(command_line(build, root, env))
+        with log.open("ab") as out:
+            subprocess.run(
+                build, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, check=True
+            )
+    commands.lines.append(
+        command_line(args, root, env)
+        + "   # RASA_PORT, ACTIONS_PORT, WEB_PORT free; TRACKER_DB_URL, DATABASE_URL in $WORK/run-*"
+    )
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            args, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        try:
+            wait_until_up(health, 600, process)
+            ready = time.perf_counter() - started
+            question, expected = COLD_START_QUESTION
+            status, replies = post_json(
+                f"{health}webhook", {"sender": f"bench-cold-{tag}", "message": question}, 300
+            )
+            answered = time.perf_counter() - started
+        except Exception as error:
+            tail = log.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"{error}\n--- {log} ---\n{tail}") from error
+        text = reply_text(replies)
+    finally:
+        pids = process_tree([process.pid])  # the supervisor and every server it started
+        stop_started = time.perf_counter()
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            code = process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            code = process.wait()
+        stopped = time.perf_counter() - stop_started
+        time.sleep(0.5)
+        left = [pid for pid in pids if pid_alive(pid)]
+        if left:  # reported, then stopped here
+            terminate(left, 5)
+    result = {
+        "method": method,
+        "ready_s": ready,
+        "first_answer_s": answered,
+        "answer_ok": status == 200 and expected in text,
+        "answer": text[:160] if status == 200 else f"HTTP {status}: {str(replies)[:160]}",
+        "stop_s": stopped,
+        "exit_code": code,
+        "processes": len(pids),
+        "left": len(left),
+    }
+    say_progress(
+        f"[{tag}] cold start: REST up after {ready:.1f} s, first answer after {answered:.1f} s "
+        f"({'right' if result['answer_ok'] else 'WRONG'} answer); stopped in {stopped:.1f} s, "
+        f"{len(left)} of {len(pids)} processes left"
+    )
+    return result
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2] != "Z"
 
 
 def stock_channel_bad_input(
@@ -768,15 +1103,22 @@ def get(run: dict[str, Any] | None, *path: str) -> Any:
     return value
 
 
-def rows(results: dict[str, Any]) -> list[tuple[str, Any, Any, int]]:
-    """(label, ours, default, digits) for the side-by-side table."""
-    ours, default = results.get("ours"), results.get("default")
-    nlu_o, nlu_d = results.get("nlu_ours"), results.get("nlu_default")
+COLUMNS = ("ours", "before", "default")
+
+
+def rows(results: dict[str, Any]) -> list[tuple[str, Any, Any, Any, int]]:
+    """(label, ours, before, default, digits) for the side-by-side table."""
+    runs = [results.get(tag) for tag in COLUMNS]
+    nlus = [results.get(f"nlu_{tag}") for tag in COLUMNS]
+    colds = [results.get(f"cold_start_{tag}") for tag in COLUMNS]
     train = results.get("training", {})
-    table = []
+    table: list[tuple[str, Any, Any, Any, int]] = []
 
     def add(label: str, path: tuple[str, ...], digits: int = 0) -> None:
-        table.append((label, get(ours, *path), get(default, *path), digits))
+        table.append((label, *(get(run, *path) for run in runs), digits))
+
+    def add_values(label: str, values: list[Any], digits: int = 0) -> None:
+        table.append((label, values[0], values[1], values[2], digits))
 
     users_label = f"{results['options']['users']} users"
     add("baseline FAQ p50 (ms)", ("scenarios", "baseline", "latency", "faq", "p50"))
@@ -802,16 +1144,14 @@ def rows(results: dict[str, Any]) -> list[tuple[str, Any, Any, int]]:
     add("Rasa server: RSS idle (MB)", ("memory", "rasa_idle_rss_mb"))
     add("action server: peak RSS (MB)", ("memory", "actions_peak_rss_mb"))
     add("server start-up (s)", ("startup_s",), 1)
+    add_values("make run: REST up (s)", [get(c, "ready_s") for c in colds], 1)
+    add_values("make run: first answer (s)", [get(c, "first_answer_s") for c in colds], 1)
     add("model size (MB)", ("model_mb",), 1)
-    table.append(("training time (s)", train.get("ours_s"), train.get("default_s"), 0))
-    table.append(
-        ("training peak RSS (MB)", train.get("ours_peak_mb"), train.get("default_peak_mb"), 0)
-    )
-    table.append(
-        ("NLU intent macro-F1 (held-out)", get(nlu_o, "macro_f1"), get(nlu_d, "macro_f1"), 3)
-    )
-    worst_o, worst_d = get(nlu_o, "worst"), get(nlu_d, "worst")
-    table.append(("NLU worst intent F1", worst_o and worst_o[1], worst_d and worst_d[1], 3))
+    add_values("training time (s)", [train.get(f"{tag}_s") for tag in COLUMNS])
+    add_values("training peak RSS (MB)", [train.get(f"{tag}_peak_mb") for tag in COLUMNS])
+    add_values("NLU intent macro-F1 (held-out)", [get(n, "macro_f1") for n in nlus], 3)
+    worst = [get(n, "worst") for n in nlus]
+    add_values("NLU worst intent F1", [w and w[1] for w in worst], 3)
     return table
 
 
@@ -835,23 +1175,87 @@ def stock_rows(results: dict[str, Any]) -> list[tuple[str, Any, Any, int]]:
     return table
 
 
+def quotient(a: Any, b: Any) -> float | None:
+    """a / b for two measured numbers; None when either is missing (or b is 0)."""
+    if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) or not b:
+        return None
+    if a != a or b != b:  # NaN
+        return None
+    return a / b
+
+
 def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
+    """(target, measured, passed): None when this run did not measure it."""
     ours = results.get("ours") or {}
+    before = results.get("before")
     options = results["options"]
     u = get(ours, "scenarios", "users") or {}
     b = get(ours, "scenarios", "bad_input") or {}
     comparable = options["users"] >= TARGET_USERS and options["think_min"] >= 2
+    users_label = f"{options['users']} users"
     faq_p95 = get(u, "latency", "faq", "p95")
+    faq_p95_before = get(before, "scenarios", "users", "latency", "faq", "p95")
+    faq_ratio = quotient(faq_p95, faq_p95_before)
+    sat = get(ours, "scenarios", "saturation", "throughput")
+    sat_before = get(before, "scenarios", "saturation", "throughput")
+    sat_ratio = quotient(sat, sat_before)
+    vmhwm = get(ours, "memory", "rasa_vmhwm_mb")
+    cold = results.get("cold_start_ours")
+    first_answer = get(cold, "first_answer_s")
+    training = get(results, "training", "ours_s")
+    nlu_o, nlu_b = results.get("nlu_ours"), results.get("nlu_before")
+
+    def within(value: float | None, limit: float, at_most: bool = True) -> bool | None:
+        if value is None:
+            return None
+        return value <= limit if at_most else value >= limit
+
+    def both(a: Any, b: Any, digits: int = 0, unit: str = "") -> str:
+        return f"ours {fmt(a, digits)}{unit}, before {fmt(b, digits)}{unit}"
+
+    nlu_passed = None
+    if nlu_o and nlu_b:
+        nlu_passed = nlu_o["macro_f1"] >= nlu_b["macro_f1"] and bool(nlu_o["gate_passed"])
     return [
         (
-            f"{options['users']} users, think {options['think_min']:g}–{options['think_max']:g} s: 0 errors",
+            f"{users_label}, think {options['think_min']:g}–{options['think_max']:g} s: 0 errors",
             f"{u.get('errors')} errors / {u.get('requests')} messages",
             u.get("errors") == 0,
         ),
         (
-            f"{options['users']} users: FAQ p95 < {TARGET_FAQ_P95_MS:.0f} ms",
+            f"{users_label}: FAQ p95 < {TARGET_FAQ_P95_MS:.0f} ms",
             f"{fmt(faq_p95)} ms",
             faq_p95 is not None and faq_p95 < TARGET_FAQ_P95_MS,
+        ),
+        (
+            f"{users_label}: FAQ p95 ours / before ≤ {TARGET_FAQ_P95_RATIO:g}",
+            f"{both(faq_p95, faq_p95_before, unit=' ms')}: {ratio(faq_p95, faq_p95_before)}",
+            within(faq_ratio, TARGET_FAQ_P95_RATIO),
+        ),
+        (
+            f"saturation ({options['sat_clients']} clients, one server): ours / before ≥ "
+            f"{TARGET_SATURATION_RATIO:g}",
+            f"{both(sat, sat_before, 1, ' msg/s')}: {ratio(sat, sat_before)}",
+            within(sat_ratio, TARGET_SATURATION_RATIO, at_most=False),
+        ),
+        (
+            f"Rasa server: peak RSS (VmHWM) ≤ {TARGET_RASA_VMHWM_MB:.0f} MB",
+            f"{fmt(vmhwm)} MB",
+            within(vmhwm, TARGET_RASA_VMHWM_MB),
+        ),
+        (
+            f"cold start of make run (model present): first answer ≤ {TARGET_COLD_START_S:g} s",
+            f"REST up {fmt(get(cold, 'ready_s'), 1)} s, first answer {fmt(first_answer, 1)} s"
+            if cold
+            else "not measured",
+            within(first_answer, TARGET_COLD_START_S)
+            if cold is None or cold.get("answer_ok")
+            else False,
+        ),
+        (
+            f"training time (ours) ≤ {TARGET_TRAINING_S:.0f} s",
+            f"{fmt(training)} s" if training is not None else "not trained in this run",
+            within(training, TARGET_TRAINING_S),
         ),
         (
             "bad input: every request answered, 0 HTTP 500",
@@ -861,6 +1265,16 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
             and b.get("errors") == 0
             and b.get("requests") == options["bad_requests"],
         ),
+        (
+            "NLU held-out macro-F1: ours ≥ before, project gate passed",
+            (
+                f"{both(get(nlu_o, 'macro_f1'), get(nlu_b, 'macro_f1'), 3)}; gate "
+                + ("passed" if get(nlu_o, "gate_passed") else "failed")
+            )
+            if nlu_o
+            else "not measured",
+            nlu_passed,
+        ),
     ] + (
         []
         if comparable
@@ -869,18 +1283,71 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
 
 
 def print_table(results: dict[str, Any]) -> None:
-    print(f"\n{'':44} {'ours':>12} {'default':>12} {'ours/default':>13}")
-    for label, a, b, digits in rows(results):
-        print(f"{label:44} {fmt(a, digits):>12} {fmt(b, digits):>12} {ratio(a, b):>13}")
+    print(
+        f"\n{'':44} {'ours':>10} {'before':>10} {'default':>10} {'ours/before':>12} "
+        f"{'ours/default':>13}"
+    )
+    for label, a, b, c, digits in rows(results):
+        print(
+            f"{label:44} {fmt(a, digits):>10} {fmt(b, digits):>10} {fmt(c, digits):>10} "
+            f"{ratio(a, b):>12} {ratio(a, c):>13}"
+        )
     stock = stock_rows(results)
     if stock:
         print(f"\n{'bad input, our model':44} {'project':>12} {'stock rest':>12} {'ratio':>13}")
         for label, a, b, digits in stock:
             print(f"{label:44} {fmt(a, digits):>12} {fmt(b, digits):>12} {ratio(a, b):>13}")
+    profiles = profile_rows(results)
+    if profiles:
+        print(f"\n{'profile, share of samples':44} {'ours':>10} {'before':>10}")
+        for label, a, b in profiles:
+            print(f"{label:44} {percent(a):>10} {percent(b):>10}")
     print()
     for label, value, passed in targets(results):
         mark = "" if passed is None else ("PASS" if passed else "FAIL")
         print(f"{mark:5} {label}: {value}")
+
+
+def profile_of(results: dict[str, Any], tag: str) -> dict[str, Any] | None:
+    """The profile of `tag`'s Rasa server, when one was taken."""
+    profile = get(results, tag, "profile")
+    return profile if isinstance(profile, dict) and "categories" in profile else None
+
+
+def profile_rows(results: dict[str, Any]) -> list[tuple[str, float | None, float | None]]:
+    """(category, share ours, share before) in bench/profile.py's order; [] without a profile."""
+    ours, before = profile_of(results, "ours"), profile_of(results, "before")
+    if not ours and not before:
+        return []
+    names = [c["name"] for c in (ours or before or {})["categories"]]
+
+    def share(profile: dict[str, Any] | None, name: str) -> float | None:
+        if profile is None:
+            return None
+        return next((c["share"] for c in profile["categories"] if c["name"] == name), None)
+
+    return [(name, share(ours, name), share(before, name)) for name in names]
+
+
+def top_rows(results: dict[str, Any]) -> list[tuple[int, str, str]]:
+    """(rank, ours, before): the functions with the most self time, `name share`, side by side."""
+    tops = [get(profile_of(results, tag), "top_self") or [] for tag in ("ours", "before")]
+    if not any(tops):
+        return []
+
+    def cell(top: list[dict[str, Any]], index: int) -> str:
+        if index >= len(top):
+            return "—"
+        return f"`{top[index]['name'].replace('`', '')}` {percent(top[index]['share'])}"
+
+    return [
+        (index + 1, cell(tops[0], index), cell(tops[1], index))
+        for index in range(max(len(top) for top in tops))
+    ]
+
+
+def percent(share: float | None) -> str:
+    return "—" if share is None else f"{share:.1%}"
 
 
 def lowest_scores(nlu: dict[str, Any], count: int = 3) -> str:
@@ -901,8 +1368,14 @@ def markdown(results: dict[str, Any]) -> str:
         rows=rows(results),
         stock=results.get("stock_bad_input"),
         stock_rows=stock_rows(results),
+        profile_rows=profile_rows(results),
+        top_rows=top_rows(results),
+        profiles={tag: get(results, tag, "profile") for tag in ("ours", "before")},
+        cold_starts={tag: results.get(f"cold_start_{tag}") for tag in ("ours", "before")},
+        before=results.get("before_source"),
         fmt=fmt,
         ratio=ratio,
+        percent=percent,
         get=get,
         one_line=one_line,
         lowest_scores=lowest_scores,
@@ -928,12 +1401,34 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--skip-default",
         action="store_true",
-        help="only our model: no training, no default configuration",
+        help="leave Rasa's default configuration out (not trained, not served)",
+    )
+    parser.add_argument(
+        "--before",
+        default=BEFORE_REF,
+        metavar="REF",
+        help=f"the commit of the 'before' configuration (default {BEFORE_REF}: the last commit "
+        "before the performance work)",
+    )
+    parser.add_argument(
+        "--skip-before",
+        action="store_true",
+        help="leave the 'before' configuration out (not extracted, trained nor served)",
     )
     parser.add_argument(
         "--no-train",
         action="store_true",
-        help=f"reuse {display(str(DEFAULT_MODEL))} instead of training it (no training times)",
+        help=f"reuse {display(str(DEFAULT_MODEL))} and {display(str(BEFORE_MODEL))} instead of "
+        "training them (no training times)",
+    )
+    parser.add_argument(
+        "--profile-seconds",
+        type=int,
+        help="py-spy sampling of the Rasa server under the saturation clients (default 20; --quick: 8)",
+    )
+    parser.add_argument("--no-profile", action="store_true", help="no py-spy profile phase")
+    parser.add_argument(
+        "--no-cold-start", action="store_true", help="do not measure the cold start of make run"
     )
     parser.add_argument(
         "--skip-stock",
@@ -963,6 +1458,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "sat_seconds": (30.0, 8.0),
         "bad_requests": (2000, 200),
         "stock_budget": (120.0, 20.0),
+        "profile_seconds": (20, 8),
     }
     for name, (full, small) in defaults.items():
         if getattr(options, name) is None:
@@ -1018,6 +1514,7 @@ def main(argv: list[str] | None = None) -> int:
                 "bad_concurrency",
                 "seed",
                 "stock_budget",
+                "profile_seconds",
             }
         },
         "workdir": str(workdir),
@@ -1027,46 +1524,119 @@ def main(argv: list[str] | None = None) -> int:
     }
     ok = False
     try:
-        if not options.skip_default:
-            if not options.no_train:
-                for tag, config, out in [
-                    ("default", DEFAULT_CONFIG, ROOT / "models"),  # -> models/bench-default.tar.gz
-                    ("ours", ROOT / "config.yml", workdir / "models"),  # timed, then thrown away
-                ]:
-                    say_progress(f"training {display(str(config))} ({tag})")
-                    seconds = commands.run(
-                        [
-                            RASA,
-                            "train",
-                            "--config",
-                            str(config),
-                            "--fixed-model-name",
-                            f"bench-{tag}",
-                            "--out",
-                            str(out),
-                            "--force",
-                        ],
-                        workdir / f"train-{tag}.log",
-                        train_env(workdir),
-                    )
-                    results["training"][f"{tag}_s"] = seconds
-                    results["training"][f"{tag}_peak_mb"] = commands.peak_mb
-                    say_progress(
-                        f"{tag} trained in {seconds:.0f} s (peak {commands.peak_mb:.0f} MB)"
-                    )
-            if not DEFAULT_MODEL.exists():
-                raise RuntimeError(f"{DEFAULT_MODEL} is missing (drop --no-train)")
+        before_tree: Path | None = None
+        if not options.skip_before:
+            results["before_source"] = prepare_before(options.before, workdir, commands)
+            before_tree = Path(results["before_source"]["tree"])
+        before_model = BEFORE_MODEL
+        if not options.no_train:
+            trainings = []  # (tag, config, out, cwd): default and before kept, ours thrown away
+            if not options.skip_default:
+                trainings.append(("default", DEFAULT_CONFIG, ROOT / "models", ROOT))
+            if before_tree is not None:
+                trainings.append(
+                    ("before", before_tree / "config.yml", workdir / "models", before_tree)
+                )
+            if trainings:  # ours timed in the same run as what it is compared with
+                trainings.append(("ours", ROOT / "config.yml", workdir / "models", ROOT))
+            for tag, config, out, cwd in trainings:
+                say_progress(f"training {display(str(config))} ({tag})")
+                seconds = commands.run(
+                    [
+                        RASA,
+                        "train",
+                        "--config",
+                        str(config),
+                        "--fixed-model-name",
+                        f"bench-{tag}",
+                        "--out",
+                        str(out),
+                        "--force",
+                    ],
+                    workdir / f"train-{tag}.log",
+                    train_env(workdir / f"rasa-cache-{tag}", cwd),
+                    cwd,
+                )
+                results["training"][f"{tag}_s"] = seconds
+                results["training"][f"{tag}_peak_mb"] = commands.peak_mb
+                say_progress(f"{tag} trained in {seconds:.0f} s (peak {commands.peak_mb:.0f} MB)")
+            if before_tree is not None:  # kept for the runs with --no-train
+                before_model = workdir / "models" / "bench-before.tar.gz"
+                BEFORE_MODEL.parent.mkdir(exist_ok=True)
+                partial = BEFORE_MODEL.with_suffix(".partial")
+                shutil.copyfile(before_model, partial)
+                os.replace(partial, BEFORE_MODEL)
+                commands.lines.append(
+                    f"cp {display(str(before_model))} {display(str(BEFORE_MODEL))}"
+                )
+        if not options.skip_default and not DEFAULT_MODEL.exists():
+            raise RuntimeError(f"{DEFAULT_MODEL} is missing (drop --no-train)")
+        if before_tree is not None:
+            if not before_model.exists():
+                raise RuntimeError(f"{before_model} is missing (drop --no-train, or --skip-before)")
+            results["before_source"]["model"] = display(str(before_model))
+            link_model(before_tree, before_model)  # what that tree's `make run` serves
         if not options.skip_nlu:
             say_progress("rasa test nlu on the held-out set")
             results["nlu_ours"] = nlu_scores(
                 commands, options.model, workdir / "nlu-ours", workdir / "nlu-ours.log"
             )
-        if not options.skip_default and not options.skip_nlu:
-            results["nlu_default"] = nlu_scores(
-                commands, DEFAULT_MODEL, workdir / "nlu-default", workdir / "nlu-default.log"
-            )
-        results["ours"] = serve_and_measure(options.model, "ours", options, workdir, commands)
+            if before_tree is not None:
+                results["nlu_before"] = nlu_scores(
+                    commands,
+                    before_model,
+                    workdir / "nlu-before",
+                    workdir / "nlu-before.log",
+                    before_tree,
+                )
+            if not options.skip_default:
+                results["nlu_default"] = nlu_scores(
+                    commands, DEFAULT_MODEL, workdir / "nlu-default", workdir / "nlu-default.log"
+                )
+        results["ours"] = serve_and_measure(
+            options.model, "ours", options, workdir, commands, profile=True
+        )
         # The comparisons below must not cost the figures already measured: a failure is reported.
+        if not options.no_cold_start:
+            obstacle = run_sh_obstacle(ROOT)
+            try:
+                results["cold_start_ours"] = cold_start(
+                    "ours", ROOT, workdir, commands, use_run_sh=not obstacle
+                )
+                results["cold_start_ours"]["note"] = (
+                    f"not `bash scripts/run.sh`: {obstacle}" if obstacle else ""
+                )
+            except Exception as error:  # noqa: BLE001
+                results["failures"].append(f"cold start of make run (ours): {first_line(error)}")
+                say_progress(f"cold start (ours) failed: {error}")
+        if before_tree is not None:
+            try:
+                results["before"] = serve_and_measure(
+                    before_model,
+                    "before",
+                    options,
+                    workdir,
+                    commands,
+                    root=before_tree,
+                    profile=True,
+                )
+            except Exception as error:  # noqa: BLE001
+                results["failures"].append(f"before configuration: {first_line(error)}")
+                say_progress(f"before configuration failed: {error}")
+            if not options.no_cold_start:
+                try:
+                    results["cold_start_before"] = cold_start(
+                        "before", before_tree, workdir, commands, use_run_sh=False
+                    )
+                    results["cold_start_before"]["note"] = (
+                        "not `bash scripts/run.sh`: its ensure_venv would install that tree into "
+                        "the shared venv"
+                    )
+                except Exception as error:  # noqa: BLE001
+                    results["failures"].append(
+                        f"cold start of make run (before): {first_line(error)}"
+                    )
+                    say_progress(f"cold start (before) failed: {error}")
         if not options.skip_default:
             try:
                 results["default"] = serve_and_measure(

@@ -13,6 +13,8 @@ if str(BENCH_DIR) not in sys.path:
 
 import benchmark  # noqa: E402
 
+from bench.profile import CATEGORY_NAMES  # noqa: E402
+
 WORKDIR = "/tmp/spie-bench-x1"
 
 
@@ -30,24 +32,70 @@ def scenario(kinds: tuple[str, ...], base: float, errors: int = 0, **extra: Any)
     return summary
 
 
-def run(base: float, model: str) -> dict[str, Any]:
+def run(
+    base: float,
+    model: str,
+    vmhwm_mb: float = 2320.0,
+    profile: dict[str, Any] | None = None,
+    wall: float = 12.5,
+) -> dict[str, Any]:
+    """One configuration served; `wall` sets the saturation's throughput (60 requests in it)."""
+    saturation = scenario(benchmark.KINDS, base * 8)
+    saturation.update(wall_s=wall, throughput=saturation["requests"] / wall)
     return {
         "model": model,
         "model_mb": 82.4,
         "startup_s": 38.4,
         "memory": {
-            "rasa_vmhwm_mb": 2320.0,
+            "rasa_vmhwm_mb": vmhwm_mb,
             "rasa_idle_rss_mb": 2305.1,
             "actions_peak_rss_mb": 193.0,
         },
         "scenarios": {
             "baseline": scenario(("faq",), base),
             "users": scenario(benchmark.KINDS, base * 2),
-            "saturation": scenario(benchmark.KINDS, base * 8),
+            "saturation": saturation,
             "bad_input": scenario(
                 ("faq",), base * 20, errors=1, http_500=1, by_category={"200": 10, "400": 11}
             ),
         },
+        "profile": profile,
+    }
+
+
+def profile(shares: dict[str, float], top: list[tuple[str, float]]) -> dict[str, Any]:
+    """A profile as the benchmark keeps it (bench/profile.py's shares, as dicts), 1000 samples."""
+    return {
+        "seconds": 20.0,
+        "rate": 100,
+        "load": "812 requests in 22.0 s (36.9/s), p50 210 ms",
+        "samples": 1000,
+        "categories": [
+            {
+                "name": name,
+                "samples": round(shares.get(name, 0.0) * 1000),
+                "share": shares.get(name, 0.0),
+            }
+            for name in CATEGORY_NAMES
+        ],
+        "top_self": [
+            {"name": name, "samples": round(share * 1000), "share": share} for name, share in top
+        ],
+    }
+
+
+def cold_start(ready: float, first: float, method: str, note: str = "") -> dict[str, Any]:
+    return {
+        "method": method,
+        "note": note,
+        "ready_s": ready,
+        "first_answer_s": first,
+        "answer_ok": True,
+        "answer": "Le conseil départemental…",
+        "stop_s": 3.2,
+        "exit_code": 130,
+        "processes": 5,
+        "left": 0,
     }
 
 
@@ -78,6 +126,7 @@ def full_results() -> dict[str, Any]:
         "bad_concurrency": 20,
         "seed": 2021,
         "stock_budget": 120.0,
+        "profile_seconds": 20.0,
     }
     return {
         "date": "2026-11-27 05:37 UTC",
@@ -97,11 +146,52 @@ def full_results() -> dict[str, Any]:
         "options": options,
         "workdir": WORKDIR,
         "commands": [f"rasa train --out {WORKDIR}/models", "rasa run --port 5005"],
-        "training": {"ours_s": 246.0, "default_s": 329.0, "ours_peak_mb": 3285.0},
+        "training": {
+            "ours_s": 246.0,
+            "before_s": 300.0,
+            "default_s": 329.0,
+            "ours_peak_mb": 3285.0,
+        },
         "failures": [],
-        "ours": run(0.03, "models/current.tar.gz"),
+        "before_source": {
+            "ref": "62eddae",
+            "commit": "62eddae",
+            "tree": f"{WORKDIR}/before",
+            "model": "models/bench-before.tar.gz",
+        },
+        # ours: FAQ p95 168 ms against 420 ms (0.40), saturation 60/12.5 = 4.8/s against 60/30 = 2.0/s
+        "ours": run(
+            0.03,
+            "models/current.tar.gz",
+            vmhwm_mb=1450.0,
+            profile=profile(
+                {"TEDPolicy": 0.1, "DIET": 0.2, "tracker store": 0.05, "other": 0.65},
+                [
+                    ("__call__ (tensorflow/python/eager/def_function.py)", 0.25),
+                    ("select (selectors.py)", 0.1),
+                ],
+            ),
+        ),
+        "before": run(
+            0.075,
+            "models/bench-before.tar.gz",
+            wall=30.0,
+            profile=profile(
+                {"jsonschema": 0.315, "TEDPolicy": 0.2, "other": 0.485},
+                [
+                    ("iter_errors (jsonschema/validators.py)", 0.3),
+                    ("__call__ (tensorflow/python/eager/def_function.py)", 0.2),
+                    ("do_execute (sqlalchemy/engine/default.py)", 0.05),
+                ],
+            ),
+        ),
         "default": run(0.035, "models/bench-default.tar.gz"),
+        "cold_start_ours": cold_start(24.6, 26.1, "`bash scripts/run.sh` (= `make run`)"),
+        "cold_start_before": cold_start(
+            41.0, 44.5, "`python -m scripts.supervisor run`", "not `bash scripts/run.sh`: venv"
+        ),
         "nlu_ours": nlu(0.966),
+        "nlu_before": nlu(0.958),
         "nlu_default": nlu(0.93),
         "stock_bad_input": scenario(
             ("faq",), 1.1, errors=3, http_500=3, by_category={"500": 3, "200": 18}
@@ -110,10 +200,22 @@ def full_results() -> dict[str, Any]:
 
 
 def partial_results() -> dict[str, Any]:
-    """Ours only, the default configuration failed: the report says what was not measured."""
+    """Ours only, the default configuration failed, no before, no profile, no cold start, no
+    training (--no-train): the report says what was not measured."""
     results = full_results()
-    for key in ("default", "nlu_default", "stock_bad_input"):
+    for key in (
+        "default",
+        "nlu_default",
+        "stock_bad_input",
+        "before",
+        "before_source",
+        "nlu_before",
+        "cold_start_ours",
+        "cold_start_before",
+    ):
         del results[key]
+    results["training"] = {}
+    results["ours"]["profile"] = {"skipped": "py-spy is not installed"}
     results["failures"] = ["default configuration: the server did not start <in time>"]
     results["options"]["users"] = 10
     return results

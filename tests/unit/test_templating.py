@@ -160,11 +160,17 @@ def test_benchmark_markdown_full_run() -> None:
         "| bad input: every request answered, 0 HTTP 500 | 21 requests in 12.5 s, 1 × 500, 1 unexpected | FAIL |"
         in text
     )
-    assert "| baseline FAQ p50 (ms) | 58 | 68 | 0.86 |\n" in text
-    assert "| training time (s) | 246 | 329 | 0.75 |\n" in text
+    # ours | before | default | ours / before | ours / default
+    assert "| measure | ours | before | default | ours / before | ours / default |\n" in text
+    assert "| baseline FAQ p50 (ms) | 58 | 146 | 68 | 0.40 | 0.86 |\n" in text
+    assert "| saturation: throughput (msg/s) | 4.8 | 2.0 | 4.8 | 2.40 | 1.00 |\n" in text
+    assert "| training time (s) | 246 | 300 | 329 | 0.82 | 0.75 |\n" in text
+    assert "| make run: first answer (s) | 26.1 | 44.5 | — | 0.59 | — |\n" in text
+    assert "| NLU intent macro-F1 (held-out) | 0.966 | 0.958 | 0.930 | 1.01 | 1.04 |\n" in text
     assert "| HTTP 500 | 1 | 3 | 0.33 |\n" in text  # project channel against the stock one
     assert "Stock channel, statuses by category: {'500': 3, '200': 18}\n" in text
     assert "### Details: ours\n\n- baseline: 20 requests in 12.5 s (1.6/s), p50 58 ms" in text
+    assert "### Details: before\n\n- baseline: 20 requests in 12.5 s (1.6/s), p50 146 ms" in text
     assert "### Details: default\n" in text
     assert "  - error: `faq http_500: x -> boom`\n" in text  # backticks removed inside code
     assert "macro-F1 0.966, lowest ask_contact 0.88, faq/who_can_apply 0.91, deny 0.97" in text
@@ -172,6 +178,59 @@ def test_benchmark_markdown_full_run() -> None:
     assert ".venv/bin/python bench/benchmark.py --users 50\n```" in text
     assert "rasa train --out $WORK/models\n" in text and WORKDIR not in text
     assert "Not measured" not in text and "not conclusive" not in text
+
+
+def test_benchmark_markdown_issue_targets() -> None:
+    text = benchmark.markdown(full_results())
+    for line in [
+        "| 50 users: FAQ p95 ours / before ≤ 0.5 | ours 168 ms, before 421 ms: 0.40 | PASS |",
+        "| saturation (8 clients, one server): ours / before ≥ 2 | ours 4.8 msg/s, before 2.0 msg/s: 2.40 | PASS |",
+        "| Rasa server: peak RSS (VmHWM) ≤ 1600 MB | 1 450 MB | PASS |",
+        "| cold start of make run (model present): first answer ≤ 30 s | REST up 24.6 s, first answer 26.1 s | PASS |",
+        "| training time (ours) ≤ 180 s | 246 s | FAIL |",
+        "| NLU held-out macro-F1: ours ≥ before, project gate passed | ours 0.966, before 0.958; gate passed | PASS |",
+        "| 50 users, think 2–6 s: 0 errors | 0 errors / 60 messages | PASS |",
+    ]:
+        assert line + "\n" in text, line
+    assert "- **before**: the project as it was at commit `62eddae` (`--before 62eddae`;" in text
+    assert "(trained in this run, copied to `models/bench-before.tar.gz`)" in text
+
+
+def test_benchmark_targets_fail_against_before() -> None:
+    results = full_results()
+    results["before"], results["ours"] = results["ours"], results["before"]  # swapped: slower
+    results["cold_start_ours"]["answer_ok"] = False  # in time, but the wrong answer
+    results["nlu_ours"]["macro_f1"] = 0.95
+    verdicts = {label: passed for label, _, passed in benchmark.targets(results)}
+    assert verdicts["50 users: FAQ p95 ours / before ≤ 0.5"] is False
+    assert verdicts["saturation (8 clients, one server): ours / before ≥ 2"] is False
+    assert verdicts["Rasa server: peak RSS (VmHWM) ≤ 1600 MB"] is False  # 2320 MB
+    assert verdicts["cold start of make run (model present): first answer ≤ 30 s"] is False
+    assert verdicts["NLU held-out macro-F1: ours ≥ before, project gate passed"] is False
+
+
+def test_benchmark_markdown_profile_side_by_side() -> None:
+    text = benchmark.markdown(full_results())
+    section = text[text.index("## Profile of one Rasa server under load") :]
+    section = section[: section.index("\n## ")]
+    assert "(20 s at 100 samples per second" in section
+    assert "- ours: 1000 samples; load meanwhile: 812 requests in 22.0 s" in section
+    assert (
+        "| category | ours | before |\n|---|---:|---:|\n| jsonschema | 0.0% | 31.5% |\n" in section
+    )
+    assert "| tracker store | 5.0% | 0.0% |\n" in section
+    assert section.index("| SQLAlchemy |") < section.index("| other | 65.0% | 48.5% |")
+    assert (
+        "| 1 | `__call__ (tensorflow/python/eager/def_function.py)` 25.0% "
+        "| `iter_errors (jsonschema/validators.py)` 30.0% |\n"
+    ) in section
+    assert "| 3 | — | `do_execute (sqlalchemy/engine/default.py)` 5.0% |\n" in section
+    assert "| 4 |" not in section
+    assert (
+        "  - before: `python -m scripts.supervisor run` — not `bash scripts/run.sh`: venv; "
+        "REST up after 41.0 s, first answer after 44.5 s (the expected answer); stopped in 3.2 s "
+        "(exit code 130), 0 of its 5 processes left after it\n"
+    ) in text
 
 
 def test_benchmark_markdown_partial_run() -> None:
@@ -182,6 +241,15 @@ def test_benchmark_markdown_partial_run() -> None:
     )
     assert "model `not run`." in text and "### Details: default" not in text
     assert "| (the run is smaller than the target scenario: not conclusive) |  | — |" in text
-    assert "| baseline FAQ p50 (ms) | 58 | — | — |" in text
+    assert "| baseline FAQ p50 (ms) | 58 | — | — | — | — |" in text
+    assert "| make run: first answer (s) | — | — | — | — | — |" in text
+    assert "| training time (ours) ≤ 180 s | not trained in this run | — |" in text
+    assert "| 10 users: FAQ p95 ours / before ≤ 0.5 | ours 168 ms, before — ms: — | — |" in text
+    assert "- **before**: not run (`--skip-before`)." in text
+    assert "### Details: before" not in text and "cold start of `make run`** (ours" in text
+    assert (
+        "- ours: no profile — py-spy is not installed\n- before: not profiled in this run\n" in text
+    )
+    assert "| category |" not in text
     assert "## Bad input: the project's REST channel" not in text
     assert "uniform(2, 6) s" in text and "10 simulated users" in text
