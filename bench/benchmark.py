@@ -17,7 +17,7 @@ bot code) and "default" (Rasa's default configuration on our domain and data). O
      think time of 2-6 s between turns;
    - saturation: K clients with no think time for T seconds (messages per second);
    - profile (ours and before; not counted in any other figure): the saturation clients again while
-     py-spy samples the Rasa server (bench/profile.py reads its output);
+     py-spy samples the Rasa server (bench/spy_profile.py reads its output);
    - bad input: a mix of invalid bodies, 20,000-character, oversize (413), empty and control-character messages
      and normal questions, sent concurrently;
    while the resident memory of both servers is sampled every 0.5 s;
@@ -59,7 +59,7 @@ if str(ROOT) not in sys.path:
 
 import aiohttp  # noqa: E402
 
-from bench.profile import read_profile  # noqa: E402
+from bench.spy_profile import read_profile  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.staff.nlu_gate import evaluate, load_scores  # noqa: E402
 from bot.staff.templating import render  # noqa: E402
@@ -699,7 +699,7 @@ async def profile_phase(
     commands: Commands,
 ) -> dict[str, Any]:
     """The saturation clients for `--profile-seconds` while py-spy samples the Rasa server (pid):
-    the categories' shares and the functions with the most self time (bench/profile.py)."""
+    the categories' shares and the functions with the most self time (bench/spy_profile.py)."""
     seconds = options.profile_seconds
     program = py_spy()
     if program is None:
@@ -1315,7 +1315,7 @@ def profile_of(results: dict[str, Any], tag: str) -> dict[str, Any] | None:
 
 
 def profile_rows(results: dict[str, Any]) -> list[tuple[str, float | None, float | None]]:
-    """(category, share ours, share before) in bench/profile.py's order; [] without a profile."""
+    """(category, share ours, share before) in bench/spy_profile.py's order; [] without a profile."""
     ours, before = profile_of(results, "ours"), profile_of(results, "before")
     if not ours and not before:
         return []

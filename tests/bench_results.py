@@ -13,7 +13,7 @@ if str(BENCH_DIR) not in sys.path:
 
 import benchmark  # noqa: E402
 
-from bench.profile import CATEGORY_NAMES  # noqa: E402
+from bench.spy_profile import CATEGORY_NAMES  # noqa: E402
 
 WORKDIR = "/tmp/spie-bench-x1"
 
@@ -64,7 +64,7 @@ def run(
 
 
 def profile(shares: dict[str, float], top: list[tuple[str, float]]) -> dict[str, Any]:
-    """A profile as the benchmark keeps it (bench/profile.py's shares, as dicts), 1000 samples."""
+    """A profile as the benchmark keeps it (bench/spy_profile.py's shares, as dicts), 1000 samples."""
     return {
         "seconds": 20.0,
         "rate": 100,

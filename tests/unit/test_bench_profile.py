@@ -1,4 +1,4 @@
-"""bench/profile.py on a small hand-written py-spy raw file (no server, no py-spy)."""
+"""bench/spy_profile.py on a small hand-written py-spy raw file (no server, no py-spy)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.profile import CATEGORY_NAMES, Frame, category, parse_frame, read_profile
+from bench.spy_profile import CATEGORY_NAMES, Frame, category, parse_frame, read_profile
 
 ROOT_FRAMES = (
     "<module> (rasa/__main__.py:1);main (rasa/__main__.py:120);run (asyncio/base_events.py:640)"
