@@ -3,18 +3,30 @@
 The tracker store is the one object every Rasa server builds at start-up from endpoints.yml, in
 `make run` and in `make cluster` alike: it also starts the retention schedule (bot/conversations/privacy.py) and
 masks secrets in the server's log lines (bot/masking.py).
+
+Each turn reads the conversation's latest session and appends the new events. Rasa's
+SQLTrackerStore builds an ORM object per stored event to read one column and counts the stored
+events through a subquery of whole rows; on SQLite it opens and closes a connection for each of
+these. Here the same rows are read and counted with plain SQL on `data`, and SQLite connections
+are kept in a small pool (a sixth of a turn's CPU, measured in docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import Event, SessionStarted
+from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
 
 from bot.config import settings, tracker_db_url
@@ -55,8 +67,64 @@ class UrlSQLTrackerStore(SQLTrackerStore):
             **kwargs,
         )
         # After super().__init__: Rasa has created the `events` table (and waited for the database).
-        write_ahead_log(self.engine)
+        if self.engine.dialect.name == "sqlite":
+            self._pool_sqlite_connections()
         self.retention_schedule = start_retention_schedule(db_url)
+
+    def _pool_sqlite_connections(self) -> None:
+        """SQLAlchemy 1.4 gives a SQLite file no pool: a connection opened and closed for each
+        read and each write of a turn. Turns run on the server's one event-loop thread, and the
+        purge has its own engine: a few pooled connections suffice."""
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = sa.create_engine(
+            url,
+            poolclass=sa.pool.QueuePool,
+            pool_size=2,
+            max_overflow=8,
+            connect_args={"check_same_thread": False},
+        )
+        write_ahead_log(self.engine)
+        self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
+
+    def _latest_session(self, sender_id: str, columns: list[Any]) -> sa.sql.Select:
+        """Rasa's `_event_query` for the latest session (events from the last `session_started`
+        on, or all of them), selecting `columns` instead of ORM objects."""
+        events = self.SQLEvent.__table__
+        session_start = (
+            sa.select(sa.func.max(events.c.timestamp))
+            .where(
+                events.c.sender_id == sender_id,
+                events.c.type_name == SessionStarted.type_name,
+            )
+            .scalar_subquery()
+        )
+        return sa.select(*columns).where(
+            events.c.sender_id == sender_id,
+            sa.or_(events.c.timestamp >= session_start, session_start.is_(None)),
+        )
+
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
+        if fetch_events_from_all_sessions:  # the HTTP API's full history: rare, Rasa's way
+            return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+        events = self.SQLEvent.__table__
+        query = self._latest_session(sender_id, [events.c.data]).order_by(events.c.id)
+        with self.session_scope() as session:
+            rows = session.execute(query).scalars().all()
+        if not self.domain or not rows:
+            return None
+        return DialogueStateTracker.from_dict(
+            sender_id, [json.loads(data) for data in rows], self.domain.slots
+        )
+
+    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
+        """The tracker's events not stored yet (those after the latest session's stored ones)."""
+        stored = session.execute(
+            self._latest_session(tracker.sender_id, [sa.func.count()])
+        ).scalar()
+        return itertools.islice(tracker.events, stored, len(tracker.events))
 
 
 def redis_options(url: str) -> dict[str, Any]:
