@@ -57,11 +57,12 @@ lock_entry() {
 # Fingerprint of everything the model is trained from.
 training_fingerprint() {
   # What training reads: the data, the configuration, and the code of the NLU components that run
-  # before DIET or persist something (message_focus rewrites the texts DIET learns from; the unclear-
-  # message classifier keeps a vocabulary). The components that only overrule at inference
-  # (places, subject_guard, overrides) and the channels and stores take effect without retraining.
+  # before DIET or persist something (message_focus rewrites the texts DIET learns from; spacy_nlp
+  # gives the tokens and lemmas; the unclear-message classifier keeps a vocabulary). The components
+  # that only overrule at inference (places, subject_guard, overrides), the channels, the stores and
+  # the speed-ups take effect without retraining.
   (cd "$ROOT" && cat config.yml domain.yml rasa_ext/message_focus.py rasa_ext/unclear_message.py \
-    bot/understanding/message_focus.py bot/understanding/spelling.py bot/data/spelling.yml bot/text.py \
+    rasa_ext/spacy_nlp.py bot/understanding/message_focus.py bot/understanding/spelling.py bot/data/spelling.yml bot/text.py \
     $(find data -name '*.yml' | sort) | sha256sum | cut -c1-16)
 }
 
