@@ -52,3 +52,7 @@ def test_same_tokens_lemmas_tags_and_vectors(both, text: str) -> None:  # noqa: 
 def test_rasa_finds_it_as_the_spacy_model_provider() -> None:
     # SpacyTokenizer and SpacyFeaturizer look their model up by this class name.
     assert SpacyNLP.__name__ == spacy_utils.SpacyNLP.__name__
+
+
+def test_rasas_two_graph_nodes_share_one_loaded_model() -> None:
+    assert component(SpacyNLP).provide() is component(SpacyNLP).provide()
