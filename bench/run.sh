@@ -5,5 +5,5 @@ source "$(dirname "$0")/../scripts/common.sh"
 cd "$ROOT"
 ensure_venv requirements.txt
 ensure_model
-say "Benchmark (environ 15 à 20 minutes ; --quick --skip-default : environ 2 minutes)"
+say "Benchmark (environ 35 minutes : trois entraînements, trois serveurs ; --quick --no-train : environ 6 minutes)"
 exec "$PY" bench/benchmark.py "$@"
