@@ -14,7 +14,7 @@ is in docs/benchmarks.md (issue 16).
   with an abstract-class check for each, every time (≈ 6 % of a turn). The lookup is now a
   table built once (rebuilt when a name is not in it, in case a class was defined since); the
   classes found and the errors are Rasa's.
-- Loading DIET and the ResponseSelector, Rasa runs one training step on one example to create
+- Loading DIET and the ResponseSelector (not TED: not checked), Rasa runs one training step on one example to create
   the model's variables (the whole training graph traced, the optimizer's state allocated), then
   loads the trained weights over them. Here the variables are created by one prediction run
   eagerly, the weights loaded, and the prediction function traced as Rasa does: no training
@@ -32,6 +32,7 @@ from jsonschema import ValidationError, validators
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 from rasa.core.actions.action import RemoteAction
+from rasa.nlu.classifiers.diet_classifier import DIET
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
@@ -98,9 +99,11 @@ def load_model_for_prediction(
     *args: Any,
     **kwargs: Any,
 ) -> RasaModel:
-    """`RasaModel.load` without the training step, for a model loaded to predict (Rasa's own
-    path when it is loaded to be trained further, or without an example to predict on)."""
-    if finetune_mode or not predict_data_example:
+    """`RasaModel.load` without the training step, for DIET's models (intents, and the
+    ResponseSelector's DIET2DIET) loaded to predict: the models this was checked on, output for
+    output. Rasa's own path for the others (TED), for a model loaded to be trained further, or
+    without an example to predict on."""
+    if finetune_mode or not predict_data_example or not issubclass(cls, DIET):
         return _ORIGINAL["load_model"](  # type: ignore[no-any-return]
             cls,
             model_file_name,

@@ -70,3 +70,22 @@ def test_a_class_defined_later_is_found() -> None:
 def test_events_round_trip() -> None:
     events = [UserUttered("Bonjour", {"name": "greet"}), ActionExecuted("action_listen")]
     assert [Event.from_parameters(e.as_dict()) for e in events] == events
+
+
+
+def test_models_other_than_diets_are_loaded_by_rasas_own_path(monkeypatch) -> None:  # noqa: ANN001
+    """TED (the default configuration's policies) was not checked output for output: Rasa's own
+    loading, as for a model loaded to be fine-tuned."""
+    from rasa.core.policies.ted_policy import TED
+    from rasa.nlu.selectors.response_selector import DIET2DIET
+    from rasa.utils.tensorflow.models import RasaModel
+
+    calls = []
+    monkeypatch.setitem(
+        speedups._ORIGINAL, "load_model", lambda cls, *args, **kwargs: calls.append(cls) or cls
+    )
+    example = object()
+    assert TED.load("weights", {}, example) is TED
+    assert DIET2DIET.load("weights", {}, example, True) is DIET2DIET  # fine-tuning
+    assert calls == [TED, DIET2DIET]
+    assert RasaModel.load.__func__ is speedups.load_model_for_prediction
