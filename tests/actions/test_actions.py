@@ -65,8 +65,10 @@ def test_the_greeting_says_where_the_call_stands(monkeypatch: pytest.MonkeyPatch
     assert "L'appel est ouvert" in dispatcher.messages[0]["call_status"]
 
 
-def test_a_typed_question_gets_the_response_selectors_answer():
-    selector = {"faq": {"response": {"intent_response_key": "faq/partners"}}}
+@pytest.mark.parametrize("selector_name", ["faq", "default"])
+def test_a_typed_question_gets_the_response_selectors_answer(selector_name: str):
+    # "default": a ResponseSelector without `retrieval_intent` (Rasa's default configuration)
+    selector = {selector_name: {"response": {"intent_response_key": "faq/partners"}}}
     dispatcher, _ = run(ActionAnswerFaq(), tracker("les partenaires ?", response_selector=selector))
     assert dispatcher.messages[0]["response"] == "utter_faq/partners"
 
