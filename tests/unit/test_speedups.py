@@ -72,7 +72,6 @@ def test_events_round_trip() -> None:
     assert [Event.from_parameters(e.as_dict()) for e in events] == events
 
 
-
 def test_models_other_than_diets_are_loaded_by_rasas_own_path(monkeypatch) -> None:  # noqa: ANN001
     """TED (the default configuration's policies) was not checked output for output: Rasa's own
     loading, as for a model loaded to be fine-tuned."""
