@@ -192,9 +192,24 @@ def test_the_form_asks_the_questions_of_the_data_file_in_order(domain: dict[str,
     assert domain["forms"][FORM]["required_slots"] == list(load_rules().slots)
 
 
+def action_names(domain: dict[str, Any]) -> list[str]:
+    """The domain's actions: a name, or {name: options} (`send_domain`)."""
+    return [a if isinstance(a, str) else next(iter(a)) for a in domain["actions"]]
+
+
+def test_the_actions_that_read_the_domain_are_sent_it(domain: dict[str, Any]):
+    # endpoints.yml: enable_selective_domain. The FAQ answer checks the response exists; the
+    # form's validation (rasa_sdk) reads the form's slots from the domain.
+    sent = {next(iter(a)) for a in domain["actions"] if isinstance(a, dict)}
+    assert {"action_answer_faq", "validate_eligibility_form"} <= sent
+    assert all(
+        a[name].get("send_domain") for a in domain["actions"] if isinstance(a, dict) for name in a
+    )
+
+
 def test_each_question_has_its_ask_action_in_the_domain_and_in_the_code(domain: dict[str, Any]):
     expected = [f"action_ask_{slot}" for slot in load_rules().slots]
-    declared = [a for a in domain["actions"] if a.startswith("action_ask_")]
+    declared = [a for a in action_names(domain) if a.startswith("action_ask_")]
     coded = [action_class().name() for action_class in ASK_ACTIONS]
     assert declared == expected and coded == expected
 
