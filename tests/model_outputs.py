@@ -13,8 +13,6 @@ from typing import Any
 
 import yaml
 
-from rasa_ext import speedups
-
 HOLDOUT = Path(__file__).parent / "nlu_holdout.yml"
 
 
@@ -41,6 +39,9 @@ async def outputs(model: str) -> list[Any]:
 
 
 def main(model: str, loading: str, out: str) -> None:
+    # Imported here: importing rasa_ext installs the speed-ups, which the test process must not get.
+    from rasa_ext import speedups
+
     if loading == "rasa":
         speedups.uninstall()
     Path(out).write_text(json.dumps(asyncio.run(outputs(model)), ensure_ascii=False))

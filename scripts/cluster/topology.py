@@ -51,9 +51,10 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/1"
 # TURN_TIMEOUT_SECONDS (20 s, REST channel), so 30 s is enough and halves that wait.
 DEFAULT_TICKET_LOCK_LIFETIME = "30"
 ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
-# nginx limit_req per client address. A conversation sends a message every few seconds and the
-# cluster test 50 conversations at ≈ 10 messages/s from one address: never limited. A script
-# sending more than BURST messages at once, or more than RATE a second for long, gets 429.
+# nginx limit_req per client address. A conversation sends a message every few seconds: a whole
+# office of 50 people behind one address, ≈ 10 messages/s, is never limited. A script sending more
+# than BURST messages at once, or more than RATE a second for long, gets 429 (the cluster test's
+# clients, which send back to back, each use an address of their own).
 WEBHOOK_RATE, WEBHOOK_BURST = 20, 100  # requests/s, extra requests accepted at once
 HANDSHAKE_RATE, HANDSHAKE_BURST = 5, 20  # socket.io sessions opened
 RETRY_AFTER_SECONDS = 2  # the burst refills at RATE/s: 2 s is enough for the widget's re-send
