@@ -476,10 +476,9 @@ class BenchAssistant(Assistant):
     def __init__(
         self, workdir: Path, model: Path, credentials: Path | None = None, root: Path = ROOT
     ) -> None:
-        self.model = model
         self.credentials = credentials
         self.root = root
-        super().__init__(workdir)
+        super().__init__(workdir, model=model)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -488,10 +487,9 @@ class BenchAssistant(Assistant):
         if self.root != ROOT:  # that tree's code only, not ours nor the caller's PYTHONPATH
             self.env["PYTHONPATH"] = str(self.root)  # the dict both processes share
         self.actions.cwd = self.rasa.cwd = self.root
-        args = self.rasa.args
-        args[args.index("--model") + 1] = str(self.model)
         self.rasa.startup_timeout = 900  # a loaded machine can take minutes to load a model
         if self.credentials:
+            args = self.rasa.args
             args[args.index("--credentials") + 1] = str(self.credentials)
 
     def build_database(self) -> None:

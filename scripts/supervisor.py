@@ -346,6 +346,7 @@ class Assistant:
     workdir: Path
     env_overrides: dict[str, str] = field(default_factory=dict)
     cors: str = "*"
+    model: Path = MODEL  # another trained model: the evaluation of a candidate, the benchmark
     rasa_port: int = field(default_factory=free_port)
     actions_port: int = field(default_factory=free_port)
 
@@ -359,7 +360,7 @@ class Assistant:
         self.actions = action_server(self.actions_port, self.env, self.workdir / "actions.log")
         self.rasa = Process(
             "rasa server",
-            rasa_server_command(MODEL, self.rasa_port, [self.cors], launcher=False),
+            rasa_server_command(self.model, self.rasa_port, [self.cors], launcher=False),
             self.env,
             self.workdir / "rasa.log",
             f"{self.url}/webhooks/rest/",

@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from scripts.supervisor import (
+    MODEL,
     ROOT,
+    Assistant,
     Process,
     Supervisor,
     free_port,
@@ -216,3 +218,12 @@ def test_the_foreground_run_ends_when_a_child_ends(tmp_path: Path):
     assert run.wait(timeout=15) == 128 + signal.SIGKILL  # the child's status, as `wait -n` gives
     time.sleep(0.3)
     assert gone(named["rasa"])
+
+
+def test_the_assistant_serves_the_model_it_is_given(tmp_path: Path):
+    """`tests.eval.evaluate --model` and the benchmark serve a candidate model, not models/."""
+    candidate = tmp_path / "candidate.tar.gz"
+    served = Assistant(tmp_path, model=candidate).rasa.args
+    assert served[served.index("--model") + 1] == str(candidate)
+    default = Assistant(tmp_path).rasa.args
+    assert default[default.index("--model") + 1] == str(MODEL)
