@@ -20,6 +20,15 @@ is in docs/benchmarks.md (issue 16).
   eagerly, the weights loaded, and the prediction function traced as Rasa does: no training
   graph at each start (a third of the model loading time, and its memory). Same weights, same
   predictions (tests/unit/test_speedups.py compares every output on the held-out set).
+
+And one change to the training (issue 16's training time; docs/training-time.md):
+- Every batch of every epoch, Rasa's batch generator turns each example's sparse features into
+  (example, row, column) triples and pads each example's dense features, with NumPy calls per
+  example (`np.vstack` of three arrays, a slice assignment), in the thread that feeds
+  TensorFlow. The batch is now built from a few concatenations over the whole batch: the same
+  arrays, value for value and type for type (tests/unit/test_speedups.py compares the batches of
+  whole epochs), so the same model, file for file; DIET's batches for a training cost a third of
+  the CPU time (`bench/training_batches.py`: 58 s → 20 s).
 """
 
 from __future__ import annotations
@@ -27,6 +36,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+import numpy as np
+import scipy.sparse
 import tensorflow as tf
 from jsonschema import ValidationError, validators
 from jsonschema.exceptions import best_match
@@ -37,7 +48,8 @@ from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.tensorflow.constants import LEARNING_RATE, RUN_EAGERLY
-from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
+from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator, RasaDataGenerator
+from rasa.utils.tensorflow.feature_array import FeatureArray
 from rasa.utils.tensorflow.model_data import RasaModelData
 from rasa.utils.tensorflow.models import RasaModel
 
@@ -45,6 +57,8 @@ _ORIGINAL = {
     "validate_action_result": RemoteAction._validate_action_result,
     "resolve_by_type": Event.resolve_by_type,
     "load_model": RasaModel.load.__func__,  # type: ignore[attr-defined]
+    "sparse_batch": RasaDataGenerator._scipy_matrix_to_values,
+    "dense_batch": RasaDataGenerator._pad_dense_data,
 }
 
 
@@ -131,11 +145,45 @@ def load_model_for_prediction(
     return model
 
 
+def sparse_batch(examples: FeatureArray) -> list[np.ndarray]:
+    """`RasaDataGenerator._scipy_matrix_to_values` for a batch of 2-D sparse matrices (a
+    sequence or a sentence per example): every value's (example, row, column), the values, and
+    the batch's padded shape, as Rasa builds them, in one concatenation per array."""
+    if examples.number_of_dimensions == 4:  # dialogue features (TED): Rasa's own path
+        return _ORIGINAL["sparse_batch"](examples)  # type: ignore[no-any-return]
+    matrices = [m if isinstance(m, scipy.sparse.coo_matrix) else m.tocoo() for m in examples]
+    values_per_example = [m.row.shape[0] for m in matrices]
+    indices = np.empty((sum(values_per_example), 3), dtype=np.int64)
+    indices[:, 0] = np.repeat(np.arange(len(matrices)), values_per_example)
+    indices[:, 1] = np.concatenate([m.row for m in matrices])
+    indices[:, 2] = np.concatenate([m.col for m in matrices])
+    values = np.concatenate([m.data for m in matrices]).astype(np.float32)
+    longest = max(m.shape[0] for m in matrices)
+    shape = np.array((len(matrices), longest, matrices[0].shape[-1]), dtype=np.int64)
+    return [indices, values, shape]
+
+
+def dense_batch(examples: FeatureArray) -> np.ndarray:
+    """`RasaDataGenerator._pad_dense_data` for a batch of sequences of equal width: each
+    example's rows copied at once into the zero-padded (example, position, feature) array."""
+    widths = {x.shape[1:] for x in examples} if examples[0].ndim == 2 else None
+    if examples.number_of_dimensions == 4 or widths is None or len(widths) != 1:
+        return _ORIGINAL["dense_batch"](examples)  # type: ignore[no-any-return]
+    lengths = np.array([x.shape[0] for x in examples])
+    padded = np.zeros((len(examples), lengths.max(), *widths.pop()), dtype=examples[0].dtype)
+    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    positions = np.arange(lengths.sum()) - starts
+    padded[np.repeat(np.arange(len(examples)), lengths), positions] = np.concatenate(list(examples))
+    return padded.astype(np.float32)
+
+
 def install() -> None:
     """Puts the changes in place (idempotent)."""
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(resolve_event_type)  # type: ignore[method-assign]
     RasaModel.load = classmethod(load_model_for_prediction)  # type: ignore[method-assign,assignment]
+    RasaDataGenerator._scipy_matrix_to_values = staticmethod(sparse_batch)  # type: ignore[method-assign]
+    RasaDataGenerator._pad_dense_data = staticmethod(dense_batch)  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
@@ -143,3 +191,5 @@ def uninstall() -> None:
     RemoteAction._validate_action_result = _ORIGINAL["validate_action_result"]  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(_ORIGINAL["resolve_by_type"])  # type: ignore[method-assign]
     RasaModel.load = classmethod(_ORIGINAL["load_model"])  # type: ignore[method-assign,assignment]
+    RasaDataGenerator._scipy_matrix_to_values = staticmethod(_ORIGINAL["sparse_batch"])  # type: ignore[method-assign]
+    RasaDataGenerator._pad_dense_data = staticmethod(_ORIGINAL["dense_batch"])  # type: ignore[method-assign]

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+import scipy.sparse
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 from rasa.shared.utils.common import all_subclasses
+from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
+from rasa.utils.tensorflow.feature_array import FeatureArray
+from rasa.utils.tensorflow.model_data import RasaModelData
 
 import rasa_ext  # noqa: F401  (installs the speed-ups, as the Rasa server's loading does)
 from rasa_ext import speedups
@@ -88,3 +93,83 @@ def test_models_other_than_diets_are_loaded_by_rasas_own_path(monkeypatch) -> No
     assert DIET2DIET.load("weights", {}, example, True) is DIET2DIET  # fine-tuning
     assert calls == [TED, DIET2DIET]
     assert RasaModel.load.__func__ is speedups.load_model_for_prediction
+
+
+def object_array(items: list) -> np.ndarray:
+    array = np.empty(len(items), dtype=object)
+    array[:] = items
+    return array
+
+
+def training_data(examples: int, seed: int = 7) -> RasaModelData:
+    """DIET's kind of data: per example a sparse and a dense token sequence (0 to 9 tokens), a
+    sparse sentence, and its intent; sentences in COO (as the featurizers give them), sequences in
+    CSR (the other path of Rasa's conversion)."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0, 10, size=examples)
+    sparse_sequences = [
+        scipy.sparse.random(n, 50, density=0.2, format="csr", random_state=i)
+        for i, n in enumerate(lengths)
+    ]
+    dense_sequences = [rng.standard_normal((n, 8)).astype(np.float32) for n in lengths]
+    sentences = [
+        scipy.sparse.random(1, 50, density=0.3, format="coo", random_state=i)
+        for i in range(examples)
+    ]
+    intents = rng.integers(0, 5, size=(examples, 1))
+    return RasaModelData(
+        label_key="label",
+        label_sub_key="ids",
+        data={
+            "text": {
+                "sequence": [
+                    FeatureArray(object_array(sparse_sequences), number_of_dimensions=3),
+                    FeatureArray(object_array(dense_sequences), number_of_dimensions=3),
+                ],
+                "sentence": [FeatureArray(object_array(sentences), number_of_dimensions=3)],
+            },
+            "label": {"ids": [FeatureArray(intents, number_of_dimensions=2)]},
+        },
+    )
+
+
+def epochs_of_batches(installed: bool, epochs: int = 3) -> list[tuple]:
+    """Every batch Rasa's generator gives DIET over a few epochs (balanced, shuffled,
+    increasing batch size), with or without the speed-ups."""
+    if not installed:
+        speedups.uninstall()
+    try:
+        np.random.seed(2021)  # Rasa shuffles and balances with NumPy's global generator
+        generator = RasaBatchDataGenerator(
+            training_data(120), batch_size=[8, 32], epochs=epochs, batch_strategy="balanced"
+        )
+        batches = []
+        for _ in range(epochs):
+            batches += [generator[i][0] for i in range(len(generator))]
+            generator.on_epoch_end()
+        return batches
+    finally:
+        speedups.install()
+
+
+def test_training_batches_are_rasas_value_for_value() -> None:
+    ours, rasas = epochs_of_batches(installed=True), epochs_of_batches(installed=False)
+    assert len(ours) == len(rasas) > 10
+    for our_batch, rasa_batch in zip(ours, rasas, strict=True):
+        assert len(our_batch) == len(rasa_batch)
+        for our_array, rasa_array in zip(our_batch, rasa_batch, strict=True):
+            assert our_array.dtype == rasa_array.dtype
+            assert our_array.shape == rasa_array.shape
+            assert np.array_equal(our_array, rasa_array)
+
+
+def test_a_batch_of_empty_sequences_is_rasas() -> None:
+    empty = FeatureArray(
+        object_array([scipy.sparse.coo_matrix((0, 50))] * 3), number_of_dimensions=3
+    )
+    ours, rasas = speedups.sparse_batch(empty), speedups._ORIGINAL["sparse_batch"](empty)
+    assert all(
+        np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(ours, rasas, strict=True)
+    )
+    dense = FeatureArray(object_array([np.zeros((0, 8), np.float32)] * 2), number_of_dimensions=3)
+    assert np.array_equal(speedups.dense_batch(dense), speedups._ORIGINAL["dense_batch"](dense))
