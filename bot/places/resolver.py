@@ -119,15 +119,25 @@ PLACE_MESSAGE_WORDS = IGNORED_WORDS | frozenset(
     base basee bases basees implante implantee implantes implantees installe installee installes
     installees localise localisee situes situees sis domicilie domiciliee originaire habitant
     habitante ici la bas coin perso personnellement quid sinon plutot precisement exactement
-    association asso assos mission locale ml ccas cias mairie cd conseil departemental structure
+    association asso assos mission locale ml ccas cias mairie cd conseil departemental citoyen
+    citoyens structure
     organisme collectivite agglo agglomeration communaute communes intercommunalite epci
     metropole ville village canton plie siae centre social cap emploi bureau antenne siege
     agence equipe dans vers sur pres alentours environs autour region commune et ah euh
     """.split()
 )
-# Words that make a sentence about a State service: then "la somme" is the Somme.
+# Words that make a sentence about a State service or about the territories of the SPIE: then
+# "la somme" is the Somme, « l allier ils sont deja dedans ? » the Allier.
 SERVICE_WORDS = frozenset(
-    {"ddets", "ddetspp", "dreets", "drieets", "deets", "dgcopop", "prefecture", "departement"}
+    """
+    ddets ddetspp dreets drieets deets dgcopop prefecture departement retenu retenus retenue
+    retenues dedans selectionne selectionnes selectionnee laureat laureats
+    """.split()
+)
+# Structures named after their commune: « au CCAS de Tulle » is Tulle, though « tulle » is also a
+# fabric (an ordinary word after « de » is otherwise not read as a small commune).
+STRUCTURE_WORDS = frozenset(
+    "ccas cias mairie ville commune plie locale agglo agglomeration metropole epci".split()
 )
 # Département / région names that are also ordinary French words.
 COMMON_WORD_NAMES = frozenset(
@@ -645,8 +655,13 @@ class PlaceResolver:
 
     def _scan_numbers(self, scan: _Scan) -> None:
         tokens = scan.tokens
+        # « avant le 11 octobre ou encore le 11 ? »: a day the message writes as a date is that
+        # date wherever it is repeated.
+        days = {token.norm for index, token in enumerate(tokens) if scan.followed_by_month(index)}
         for index, token in enumerate(tokens):
             if scan.claimed[index] or token.ordinal or scan.followed_by_unit(index):
+                continue
+            if token.norm in days:
                 continue
             norms = [token.norm]
             end = index + 1
@@ -932,6 +947,9 @@ class _Scan:
         following = self.tokens[index + 1].norm if index + 1 < len(self.tokens) else ""
         return following in MONTHS or following in UNITS
 
+    def followed_by_month(self, index: int) -> bool:
+        return index + 1 < len(self.tokens) and self.tokens[index + 1].norm in MONTHS
+
     def only_content(self, start: int, end: int) -> bool:
         return all(start <= index < end for index in self.content)
 
@@ -973,6 +991,8 @@ class _Scan:
             if capital:
                 return True
             before = self.prev(start)
+            if before in ("de", "d") and self.prev(start, 2) in STRUCTURE_WORDS:
+                return True  # « le CCAS de tulle »
             if before in WEAK_COMMUNE_CONTEXT and self.is_common_word(word.norm):
                 return False  # « du quartier », « de charge »: ordinary words, not Le Quartier
             return before in COMMUNE_CONTEXT
