@@ -153,8 +153,10 @@ class PlaceExtractor(GraphComponent, EntityExtractorMixin):
             # the introduction counts when the question speaks of the writer's own place
             # (« est-ce qu'on a été retenus ? »), not in « combien de territoires retenus ? »
             return asked
-        if intent in self.config["weak_intents"]:
-            return INFORM_PLACE  # a place is the clearest thing in an otherwise unclear message
+        if intent in self.config["weak_intents"] and about_place:
+            # A place is the clearest thing in an otherwise unclear message; not a place of the
+            # introduction when the question itself was not understood (SubjectGuard reads it).
+            return INFORM_PLACE
         return None
 
 

@@ -51,7 +51,17 @@ class SubjectGuard(GraphComponent, IntentClassifier):
                 NOT_IN_SOURCES,
                 "nlu_fallback",
             ],
-            "weak_intents": ["out_of_scope", "help", "answer", "greet", "thank"],
+            # « cbm de fric par projet » is texting about the AMI's money, not another language.
+            # « un recours si on n'est pas retenu ? » is not a request to restart the self-test.
+            "weak_intents": [
+                "out_of_scope",
+                "other_language",
+                "help",
+                "answer",
+                "greet",
+                "thank",
+                "restart_test",
+            ],
             # Answers checked only against decisive words (« je cherche la page de référence »
             # taken for a contact question because it names a town).
             "decisive_only_intents": ["ask_contact", "bot_challenge"],
@@ -89,10 +99,11 @@ class SubjectGuard(GraphComponent, IntentClassifier):
         intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
         if not text or text.startswith("/"):
             return
-        if intent in self.config["decisive_only_intents"]:
-            self._take_decisive_answer(message, text)
-            return
         subjects = load_subjects()
+        if intent in self.config["decisive_only_intents"]:
+            if not self._take_strong_subject(message, text, intent):
+                self._take_decisive_answer(message, text)
+            return
         weak = intent in self.config["weak_intents"]
         if not (intent in self.config["guarded_intents"] or (weak and subjects.in_domain(text))):
             return
@@ -103,6 +114,18 @@ class SubjectGuard(GraphComponent, IntentClassifier):
             return
         override_intent(message, NOT_IN_SOURCES)
         set_whole_message_entity(message, SUBJECT, subject.key, self.__class__.__name__)
+
+    def _take_strong_subject(self, message: Message, text: str, intent: str) -> bool:
+        """« Les lettres d'engagement doivent-elles suivre un modèle ? » from someone who named
+        their town is not a contact question: a message that shows an unanswered subject's strong
+        words and none of the chosen answer's own is answered honestly."""
+        subjects = load_subjects()
+        subject = subjects.strong_subject(text)
+        if subject is None or subjects.shows(intent, text):
+            return False
+        override_intent(message, NOT_IN_SOURCES)
+        set_whole_message_entity(message, SUBJECT, subject.key, self.__class__.__name__)
+        return True
 
     def _take_decisive_answer(self, message: Message, text: str) -> bool:
         """The message's words settle the answer (« la sélection, c'est quand ? », « il s'appelle

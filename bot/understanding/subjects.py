@@ -41,6 +41,7 @@ class Subjects:
     place_questions: dict[str, tuple[str, ...]]  # intent → cues, for a message naming a place
     decisive: dict[str, tuple[str, ...]]  # answer key → words that settle the question
     decisive_keeps: dict[str, tuple[str, ...]]  # answer key → answers that also answer it
+    decisive_wins: dict[str, tuple[str, ...]]  # answer key → answers whose decisive words it beats
 
     def place_question(self, text: str) -> str | None:
         """The place intent (SPIE status, contact) a message naming a place asks, if any."""
@@ -71,8 +72,10 @@ class Subjects:
         return next((s for s in self.unanswered if _any_cue(s.strong, words)), None)
 
     def shows(self, answer_key: str, text: str) -> bool:
-        """Whether `text` shows a cue of the answer `answer_key`."""
-        return _any_cue(self.answered.get(answer_key, ()), words_of(text))
+        """Whether `text` shows a cue of the answer `answer_key`, its decisive words included
+        (« peut-on encore candidater ? » is about the dates, though « candidater » is not)."""
+        cues = self.answered.get(answer_key, ()) + self.decisive.get(answer_key, ())
+        return _any_cue(cues, words_of(text))
 
     def answer_from_cues(self, text: str) -> str | None:
         """The one answer whose cues the message shows (« et la sélection ? » → the dates), for a
@@ -83,13 +86,15 @@ class Subjects:
 
     def decisive_answer(self, text: str, chosen: str | None = None) -> str | None:
         """The answer the message's decisive words settle (« la sélection, c'est quand ? » → the
-        dates) when it differs from `chosen`; None when no answer or several answers are shown,
-        when `chosen` already answers it, or when the message is about an unanswered subject
+        dates) when it differs from `chosen`; None when no answer or several answers are shown
+        (after `decisive_wins`), when `chosen` already answers it, or when the message is about an unanswered subject
         (« quand les fonds seront-ils versés ? »)."""
         words = words_of(text)
         if any(_any_cue(subject.cues, words) for subject in self.unanswered):
             return None
         matching = [key for key, cues in self.decisive.items() if _any_cue(cues, words)]
+        beaten = {key for winner in matching for key in self.decisive_wins.get(winner, ())}
+        matching = [key for key in matching if key not in beaten]
         if len(matching) != 1:
             return None
         decided = matching[0]
@@ -155,4 +160,5 @@ def load_subjects(path: Path = SUBJECTS_FILE) -> Subjects:
     }
     decisive = {key: tuple(fold(str(c)) for c in cues) for key, cues in raw["decisive"].items()}
     keeps = {key: tuple(values) for key, values in (raw.get("decisive_keeps") or {}).items()}
-    return Subjects(answered, unanswered, domain, place_questions, decisive, keeps)
+    wins = {key: tuple(values) for key, values in (raw.get("decisive_wins") or {}).items()}
+    return Subjects(answered, unanswered, domain, place_questions, decisive, keeps, wins)

@@ -60,6 +60,12 @@ def test_decisive_words_never_move_an_example_from_its_label():
         ("et à qui je peux m'adresser côté État ?", "nlu_fallback", "ask_contact"),
         ("elle a changé de nom, l'agence ?", "faq/partners", "faq/pole_emploi"),
         ("vous auriez un lien vers le texte ?", "faq/what_is_ami", "faq/more_info"),
+        # Both the map and the territories are named: the map (the source page) wins.
+        (
+            "elle est où la cartographie des départements déjà engagés ?",
+            "faq/territory_count",
+            "faq/more_info",
+        ),
     ],
 )
 def test_decisive_words_settle_the_answer(text: str, chosen: str, decided: str):
@@ -86,6 +92,7 @@ def test_what_decisive_words_leave_alone(text: str, chosen: str):
         ("pe a ete renomme ?", "pe a ete renomme ?"),  # « pe » is Pôle emploi here
         ("la selection c qd", "la selection c'est quand"),
         ("jveu fer le test", "je veux faire le test"),
+        ("cbm de temps jusqu au 15 juil", "combien de temps jusqu au 15 juillet"),
         ("c'est quand ?", "c'est quand ?"),  # an apostrophe form is left as it is
         ("Allier (03)", "Allier (03)"),
     ],

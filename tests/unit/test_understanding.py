@@ -79,6 +79,10 @@ def test_a_second_question_is_kept_apart():
         ("Combien de territoires seront financés ?", "faq/territory_count", None),
         ("Qui peut candidater ?", "faq/who_can_apply", None),
         ("la Collectivité européenne d'Alsace", "answer", None),
+        # Strong words win over the chosen answer's own: weighting is never in the sources.
+        ("Comment est faite la notation des attendus ?", "faq/expectations", "selection"),
+        ("les dépenses d'investissement sont-elles éligibles ?", "check_eligibility", "money"),
+        ("on récupère la TVA ?", "faq/who_can_apply", "money"),
     ],
 )
 def test_unanswered_subjects(message: str, chosen: str, subject: str | None):
@@ -103,6 +107,7 @@ def test_every_unanswered_subject_has_a_label_for_the_answer():
         "voir https://www.exemple.fr/63000",
         "date limite le 11/10/2021",
         "un budget de 50 000 €",
+        "c'est avant le 15 juillet ou le 15 ça passe encore ?",  # the repeated day is the date
     ],
 )
 def test_numbers_that_are_not_places(message: str):
@@ -118,6 +123,10 @@ def test_numbers_that_are_not_places(message: str):
         ("val d oise", "95"),
         ("haute savoie", "74"),
         ("contact Seine-Maritime", "76"),
+        # A common-word name: the Cher when the message asks about SPIE territories.
+        ("le cher il est retenu ou pas", "18"),
+        # A structure named after its commune: Tulle, though « tulle » is a fabric.
+        ("la mairie de tulle nous oriente vers vous", "19"),
     ],
 )
 def test_names_of_several_words_are_read_whole(message: str, code: str):
@@ -146,6 +155,7 @@ def test_an_ordinary_word_is_not_a_misspelt_place():
         ("on est dans le 33", True),
         ("et pour l'Isère ?", True),
         ("CCAS de Saint Flour", True),
+        ("conseil citoyen de Roubaix", True),
         ("Qui peut candidater à Lyon ?", False),
     ],
 )

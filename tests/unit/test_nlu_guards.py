@@ -1,0 +1,96 @@
+"""The project's NLU components overrule the classifiers only where the message's words say so:
+SubjectGuard (rasa_ext/subject_guard.py) and PlaceExtractor (rasa_ext/places.py), given what the
+classifiers chose, without a trained model."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from rasa_ext.message_focus import MessageFocus
+from rasa_ext.places import PlaceExtractor
+from rasa_ext.subject_guard import SubjectGuard
+
+
+def classified(text: str, intent: str) -> Message:
+    """A message as the classifiers leave it: read by MessageFocus (the question part, texting
+    spellings as words), then given `intent`."""
+    message = Message(data={TEXT: text})
+    MessageFocus().process([message])
+    message.set(INTENT, {INTENT_NAME_KEY: intent, "confidence": 0.6})
+    return message
+
+
+def guarded(text: str, intent: str) -> Message:
+    message = classified(text, intent)
+    SubjectGuard(SubjectGuard.get_default_config()).process([message])
+    return message
+
+
+def intent_of(message: Message) -> str:
+    return message.get(INTENT)[INTENT_NAME_KEY]
+
+
+def entity(message: Message, name: str) -> str | None:
+    return next((e["value"] for e in message.get(ENTITIES, []) if e["entity"] == name), None)
+
+
+@pytest.mark.parametrize(
+    ("text", "chosen", "subject"),
+    [
+        # Taken for a contact question (a town was named), but about a template: honest answer.
+        (
+            "Je travaille au CCAS de Nantes. Faut-il une trame pour la candidature ?",
+            "ask_contact",
+            "templates",
+        ),
+        # Texting about money read as another language: in the domain, so answered honestly.
+        ("cb de tune par projet svp", "other_language", "money"),
+        # « finançable » puts a message about salaries in the AMI's domain.
+        ("le poste du coordinateur est il finançable", "out_of_scope", "money"),
+    ],
+)
+def test_unanswered_subjects_overrule_the_classifiers(text: str, chosen: str, subject: str):
+    message = guarded(text, chosen)
+    assert (intent_of(message), entity(message, "subject")) == ("not_in_sources", subject)
+
+
+@pytest.mark.parametrize(
+    ("text", "chosen"),
+    [
+        ("Budget de 80 000 €, je m'adresse à qui ?", "ask_contact"),  # contact words: kept
+        ("Where can I find the application form?", "other_language"),  # no French domain word
+        ("quel est le montant du RSA", "out_of_scope"),  # not about the AMI
+    ],
+)
+def test_what_the_guard_leaves_to_the_classifiers(text: str, chosen: str):
+    assert intent_of(guarded(text, chosen)) == chosen
+
+
+def placed(text: str, intent: str) -> Message:
+    message = classified(text, intent)
+    PlaceExtractor(PlaceExtractor.get_default_config()).process([message])
+    return message
+
+
+def test_a_place_of_the_introduction_does_not_make_an_unclear_question_a_place():
+    text = "Bonjour,\nJe suis au PLIE de Roubaix. Les annexes doivent-elles être paginées ?\nMerci"
+    message = placed(text, "nlu_fallback")
+    assert intent_of(message) == "nlu_fallback" and entity(message, "place") == "Roubaix"
+
+
+@pytest.mark.parametrize(
+    ("text", "chosen", "intent"),
+    [
+        ("je suis à Roubaix", "nlu_fallback", "inform_place"),  # only a place
+        ("CCAS de Quimperlé, on prépare un dossier pour l'AMI", "faq", "ask_contact"),
+        (
+            "Mission locale de Quimperlé : notre territoire est-il déjà retenu ?",
+            "faq",
+            "ask_territory_status",
+        ),
+    ],
+)
+def test_what_a_named_place_decides(text: str, chosen: str, intent: str):
+    assert intent_of(placed(text, chosen)) == intent
