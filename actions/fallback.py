@@ -6,10 +6,9 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.answers import previous_answer_key, utter_answer
 from actions.common import buttons, latest_text, written_text
-from actions.topics import utter_faq
 from bot.eligibility.rules import parse_yes_no
-from bot.knowledge.facts import dates_answer
 from bot.knowledge.topics import UNCLEAR_MESSAGE, closest_topics
 from bot.places.answers import ASK_PLACE, contact_reply
 from bot.text import is_noise
@@ -48,25 +47,6 @@ async def answer_with_a_place(dispatcher: CollectingDispatcher, text: str) -> No
     dispatcher.utter_message(text=reply.message, buttons=reply.buttons or None)
 
 
-def previous_answer_key(tracker: Tracker) -> str | None:
-    """faq/<key> or the intent of the user's message before the latest one."""
-    users = [e for e in tracker.events if e.get("event") == "user"]
-    if len(users) < 2:
-        return None
-    parse_data = users[-2].get("parse_data") or {}
-    topic = next(
-        (e.get("value") for e in parse_data.get("entities") or [] if e.get("entity") == "topic"),
-        None,
-    )
-    intent = (parse_data.get("intent") or {}).get("name")
-    if topic:
-        return str(topic)
-    if intent == "faq":
-        selector = (parse_data.get("response_selector") or {}).get("faq") or {}
-        return (selector.get("response") or {}).get("intent_response_key")
-    return intent
-
-
 def answer_follow_up(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
     """A follow-up the classifiers could not place (« et les CCAS aussi ? ») gets the answer of
     the question it follows, which covers it; False when it is not a follow-up of an answer."""
@@ -83,17 +63,6 @@ def answer_by_words(dispatcher: CollectingDispatcher, text: str) -> bool:
     if is_noise(text):
         return False
     return utter_answer(dispatcher, load_subjects().answer_from_cues(text) or "")
-
-
-def utter_answer(dispatcher: CollectingDispatcher, key: str) -> bool:
-    """Send the answer `key` (faq/<key> or the dates); False for any other key."""
-    if key.startswith("faq/"):
-        utter_faq(dispatcher, key)
-        return True
-    if key == "ask_dates":
-        dispatcher.utter_message(text=dates_answer())
-        return True
-    return False
 
 
 class ActionSuggestTopics(Action):
@@ -140,4 +109,20 @@ class ActionWhatElse(Action):
             await answer_with_a_place(dispatcher, text)
         else:
             dispatcher.utter_message(response="utter_what_else")
+        return []
+
+
+class ActionHelp(Action):
+    """The help menu; but a follow-up whose words point to one answer (« et qui peut y répondre ? »
+    just after the SPIE's answer, taken for a request for help) gets that answer."""
+
+    def name(self) -> str:
+        return "action_help"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        text = latest_text(tracker)
+        if not (is_follow_up(text) and answer_by_words(dispatcher, text)):
+            dispatcher.utter_message(response="utter_help")
         return []

@@ -9,9 +9,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.answers import answer_continued_follow_up, selected_faq, utter_faq
 from actions.common import SUBJECT, TOPIC, buttons, latest_entity
 from actions.places import ActionContact, ActionTerritoryStatus
-from bot.knowledge.facts import closed_call_note, facts
+from bot.knowledge.facts import facts
 from bot.knowledge.topics import closest_topics, not_in_sources_message
 from bot.understanding.subjects import load_subjects
 
@@ -33,7 +34,8 @@ class ActionGreet(Action):
 
 class ActionAnswerFaq(Action):
     """The answer to a frequently asked question: the one clicked in a menu
-    (« /faq{"topic": "faq/partners"} », no NLU), else the one the ResponseSelector chose."""
+    (« /faq{"topic": "faq/partners"} », no NLU), else the one the ResponseSelector chose, unless
+    the message is a follow-up it only guessed (then the previous answer: actions/answers.py)."""
 
     def name(self) -> str:
         return "action_answer_faq"
@@ -41,31 +43,16 @@ class ActionAnswerFaq(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        key = latest_entity(tracker, TOPIC) or selected_faq(tracker.latest_message) or ""
+        clicked = latest_entity(tracker, TOPIC)
+        key = clicked or selected_faq(tracker.latest_message) or ""
+        if not clicked and answer_continued_follow_up(dispatcher, tracker, key):
+            return []
         response = f"utter_{key}"
         if key.startswith("faq/") and response in (domain.get("responses") or {}):
             utter_faq(dispatcher, key)
         else:  # an old or forged payload: offer the menu rather than fail silently
             dispatcher.utter_message(response="utter_help")
         return []
-
-
-def utter_faq(dispatcher: CollectingDispatcher, key: str) -> None:
-    """The answer faq/<key> of domain.yml, its {fact} placeholders filled from the call's data,
-    and the closed-call line when it is about applying."""
-    dispatcher.utter_message(response=f"utter_{key}", **facts())
-    note = closed_call_note(key)
-    if note:
-        dispatcher.utter_message(text=note)
-
-
-def selected_faq(parse_data: dict[str, Any]) -> str | None:
-    """faq/<key> chosen by the ResponseSelector for the latest message: under "faq" with
-    config.yml's selector (`retrieval_intent: faq`), under "default" with a selector trained on
-    every retrieval intent (Rasa's default configuration, which the benchmark serves)."""
-    selectors = parse_data.get("response_selector") or {}
-    selector = selectors.get("faq") or selectors.get("default") or {}
-    return (selector.get("response") or {}).get("intent_response_key")
 
 
 class ActionNotInSources(Action):

@@ -23,7 +23,7 @@ from scripts.supervisor import port_is_free
 
 def domain_answer(response: str) -> tuple[str, list[str]]:
     """The text of `response` (e.g. "utter_faq/who_can_apply") as the action says it (its {facts}
-    filled, see actions/topics.utter_faq), and its buttons' titles."""
+    filled, see actions/answers.utter_faq), and its buttons' titles."""
     domain = yaml.safe_load((PROJECT_DIR / "domain.yml").read_text(encoding="utf-8"))
     variation = domain["responses"][response][0]
     return fill_facts(variation["text"]), [button["title"] for button in variation["buttons"]]

@@ -134,11 +134,12 @@ def focus(text: str) -> Focus | None:
     return Focus(focused, others)
 
 
-_FOLLOW_UP = re.compile(r"^(?:et|mais|pareil|idem|meme chose|meme question)\b|\baussi\b")
+_FOLLOW_UP = re.compile(r"^(?:et|mais|donc|pareil|idem|meme)\b|\baussi\b")
 
 
 def is_follow_up(text: str) -> bool:
-    """« et les CCAS aussi ? », « et le deuxième ? »: a question that leans on the one before."""
+    """« et les CCAS aussi ? », « et le deuxième ? », « même la CAF ? », « donc c'est fini ? »: a
+    question that leans on the one before."""
     return bool(_FOLLOW_UP.search(fold(text).replace("'", " ")))
 
 

@@ -251,3 +251,67 @@ def test_leave_taking_is_read_in_the_message_as_written():
     track = tracker("Non, rien d'autre.", "answer", original_text="Non, rien d'autre. Au revoir.")
     dispatcher, _ = run(ActionWhatElse(), track)
     assert dispatcher.messages[0]["response"] == "utter_goodbye"
+
+
+def faq_event(text: str, key: str) -> dict[str, Any]:
+    selector = {"faq": {"response": {"intent_response_key": key, "confidence": 0.9}}}
+    return user_event(text, "faq", response_selector=selector)
+
+
+def guessed(text: str, intent: str, confidence: float, events: list[dict[str, Any]]) -> Tracker:
+    """The latest message `text`, classified as `intent` with `confidence`, after `events`."""
+    track = tracker(text, intent, events=[*events, user_event(text, intent)])
+    track.latest_message["intent"]["confidence"] = confidence
+    return track
+
+
+def test_a_follow_up_only_guessed_as_the_dates_gets_the_previous_answer():
+    from actions.dates import ActionAnswerDates
+
+    before = [faq_event("combien de départements retenus ?", "faq/territory_count")]
+    track = guessed("et pour la deuxième vague ?", "ask_dates", 0.5, before)
+    dispatcher, _ = run(ActionAnswerDates(), track)
+    assert dispatcher.messages[0]["response"] == "utter_faq/territory_count"
+    # The same guess with a date word, or a sure one, or no question before: the dates.
+    for text, confidence, events in [
+        ("et la date de clôture ?", 0.5, before),
+        ("et pour la deuxième vague ?", 0.9, before),
+        ("et pour la deuxième vague ?", 0.5, []),
+    ]:
+        dispatcher, _ = run(ActionAnswerDates(), guessed(text, "ask_dates", confidence, events))
+        assert "Date limite de dépôt" in dispatcher.messages[0]["text"], text
+
+
+def test_a_follow_up_the_response_selector_only_guessed_gets_the_previous_answer():
+    events = [faq_event("le SPIE, ça sert à quoi ?", "faq/what_is_spie")]
+    text = "et ça concerne quelles personnes au juste ?"
+    unsure = {"faq": {"response": {"intent_response_key": "faq/partners", "confidence": 0.3}}}
+    events.append(user_event(text, "faq", response_selector=unsure))
+    track = tracker(text, events=events, response_selector=unsure)
+    dispatcher, _ = run(ActionAnswerFaq(), track)
+    assert dispatcher.messages[0]["response"] == "utter_faq/what_is_spie"
+    # A follow-up that names the previous subject, however sure the selector was of another.
+    sure = {"faq": {"response": {"intent_response_key": "faq/more_info", "confidence": 0.95}}}
+    text = "et si on est une association ?"
+    before = [faq_event("qui a le droit de candidater ?", "faq/who_can_apply")]
+    events = [*before, user_event(text, "faq", response_selector=sure)]
+    dispatcher, _ = run(ActionAnswerFaq(), tracker(text, events=events, response_selector=sure))
+    assert dispatcher.messages[0]["response"] == "utter_faq/who_can_apply"
+    # A follow-up that names its subject gets that subject's answer.
+    text = "et les partenaires du groupement ?"
+    events = [
+        faq_event("le SPIE, ça sert à quoi ?", "faq/what_is_spie"),
+        user_event(text, "faq", response_selector=unsure),
+    ]
+    dispatcher, _ = run(ActionAnswerFaq(), tracker(text, events=events, response_selector=unsure))
+    assert dispatcher.messages[0]["response"] == "utter_faq/partners"
+
+
+def test_help_or_a_follow_up_taken_for_it():
+    from actions.fallback import ActionHelp
+
+    dispatcher, _ = run(ActionHelp(), tracker("et qui a le droit de porter le projet ?", "help"))
+    assert dispatcher.messages[0]["response"] == "utter_faq/who_can_apply"
+    for text in ["vous pouvez m'aider ?", "et sinon tu sais faire quoi ?"]:
+        dispatcher, _ = run(ActionHelp(), tracker(text, "help"))
+        assert [m["response"] for m in dispatcher.messages] == ["utter_help"], text

@@ -33,7 +33,7 @@ def printer(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def who_can_apply_turn() -> list[dict[str, object]]:
     """The turn for « Qui peut candidater ? » once the call is closed: the answer with its
-    buttons, then the closed-call note (actions/topics.utter_faq)."""
+    buttons, then the closed-call note (actions/answers.utter_faq)."""
     text, _ = domain_answer("utter_faq/who_can_apply")
     domain_buttons = [
         {"title": "Faire le test d'éligibilité", "payload": "/check_eligibility"},

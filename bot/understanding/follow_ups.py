@@ -1,0 +1,45 @@
+"""A follow-up that the classifiers placed on a weak guess stays on the subject of the answer
+before it.
+
+« et au premier appel ? » just after the number of territories came out as the dates (at 0.53):
+nothing in it is about dates, and a follow-up (« et … ? ») leans on the question before. When the
+classifiers were unsure and the message shows none of the chosen answer's words, the conversation
+knows better: the previous answer, which covers the follow-up, is given again. So it is when the
+follow-up shows the previous answer's words and none of the chosen one's (« et pour une asso ? »
+after who may apply), however sure the classifiers were.
+"""
+
+from __future__ import annotations
+
+from bot.understanding.message_focus import is_follow_up
+from bot.understanding.subjects import load_subjects
+
+# Below these, the classifiers' choice is a guess (DIET's intent; the ResponseSelector's answer).
+SURE_INTENT = 0.6
+SURE_FAQ = 0.5
+DATES = "ask_dates"
+
+
+def is_repeatable_answer(key: str | None) -> bool:
+    """Answers that can be given again as they are: an FAQ answer or the dates."""
+    return key is not None and (key.startswith("faq/") or key == DATES)
+
+
+def continued_answer(
+    text: str,
+    chosen: str | None,
+    previous: str | None,
+    *,
+    intent_confidence: float,
+    faq_confidence: float | None = None,
+) -> str | None:
+    """The previous answer's key when `text` is a follow-up that the classifiers chose as
+    `chosen` without showing any of its words, and either only guessed or the follow-up shows
+    the previous answer's words; None when the choice stands."""
+    if not is_follow_up(text) or not is_repeatable_answer(previous) or previous == chosen:
+        return None
+    subjects = load_subjects()
+    if chosen and subjects.shows(chosen, text):
+        return None
+    sure = intent_confidence >= SURE_INTENT and (faq_confidence or 1.0) >= SURE_FAQ
+    return previous if not sure or subjects.shows(previous or "", text) else None
