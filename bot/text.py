@@ -42,6 +42,9 @@ _CODE_WORDS = re.compile(
     r"(?i)\b(?:select\s.+\sfrom|drop\s+table|insert\s+into|delete\s+from|union\s+select"
     r"|function\s*\(|console\.log|<\s*script|import\s+\w+|def\s+\w+\s*\(|echo\s+\$"
     r"|\b[a-z_]+\((?:['\"]|\)))|^\s*[\[{].*[\]}]\s*$"
+    # a lone programming value, a shell command with an option or a path (not « cd 03 »)
+    r"|^\s*(?:null|undefined|nan|none|nil|true|false)\s*$"
+    r"|^\s*(?:ls|rm|sudo|grep|curl|wget|chmod|mkdir|cat)\s+(?:-{1,2}\w|/|~)"
 )
 
 

@@ -123,6 +123,8 @@ class UnclearMessageClassifier(GraphComponent, IntentClassifier):
             return False
         if message.get(ENTITIES):
             return False
+        if not any(char.isalpha() for char in text):
+            return True  # « 1234 »: figures that are not a place (those are entities, above)
         doc = message.get(SPACY_DOC)
         if doc is None:
             return False

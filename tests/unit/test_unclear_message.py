@@ -66,12 +66,18 @@ def test_keyboard_mashes_fall_back(nlp, classifier, text):
         "qui peut candidater",
         "contact ddets spie",  # out of the French vocabulary, but in the training data
         "je suis a Mamoudzou",
-        "63000",
         "l'AMI (2021) : qui ?",
     ],
 )
 def test_known_words_keep_their_intent(nlp, classifier, text):
     assert predicted(classifier, message(nlp, text)) == "faq"
+
+
+def test_figures_are_unclear_unless_they_are_a_place(nlp, classifier):
+    entity = {"entity": "place", "value": "63000", "start": 0, "end": 5}
+    msg = message(nlp, "63000", intent="ask_contact", entities=[entity])
+    assert predicted(classifier, msg) == "ask_contact"
+    assert predicted(classifier, message(nlp, "9876", intent="ask_contact")) == "nlu_fallback"
 
 
 @pytest.mark.parametrize(
@@ -84,6 +90,8 @@ def test_known_words_keep_their_intent(nlp, classifier, text):
         "<script>alert(1)</script>",
         "print('hello')",
         '{"question": ""}',
+        "undefined",
+        "rm -rf /",
     ],
 )
 def test_no_words_or_code_is_unclear(nlp, classifier, text):
