@@ -16,6 +16,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import (
     INTENT,
     INTENT_NAME_KEY,
@@ -65,6 +66,9 @@ class SubjectGuard(GraphComponent, IntentClassifier):
             # Answers checked only against decisive words (« je cherche la page de référence »
             # taken for a contact question because it names a town).
             "decisive_only_intents": ["ask_contact", "bot_challenge"],
+            # Intents given only when the message shows their own words, else unclear (the
+            # unclear path answers a follow-up by its words: « et la sélection ? » → the dates).
+            "own_words_intents": ["bot_challenge"],
             # A runner-up replaces an answer whose words are absent only with this confidence.
             "runner_up_confidence": 0.2,
             # Answers known to be chosen on a misleading word (« quand même » read as a date).
@@ -102,7 +106,8 @@ class SubjectGuard(GraphComponent, IntentClassifier):
         subjects = load_subjects()
         if intent in self.config["decisive_only_intents"]:
             if not self._take_strong_subject(message, text, intent):
-                self._take_decisive_answer(message, text)
+                if not self._take_decisive_answer(message, text):
+                    self._check_own_words(message, text, intent)
             return
         weak = intent in self.config["weak_intents"]
         if not (intent in self.config["guarded_intents"] or (weak and subjects.in_domain(text))):
@@ -126,6 +131,10 @@ class SubjectGuard(GraphComponent, IntentClassifier):
         override_intent(message, NOT_IN_SOURCES)
         set_whole_message_entity(message, SUBJECT, subject.key, self.__class__.__name__)
         return True
+
+    def _check_own_words(self, message: Message, text: str, intent: str) -> None:
+        if intent in self.config["own_words_intents"] and not load_subjects().shows(intent, text):
+            override_intent(message, DEFAULT_NLU_FALLBACK_INTENT_NAME)
 
     def _take_decisive_answer(self, message: Message, text: str) -> bool:
         """The message's words settle the answer (« la sélection, c'est quand ? », « il s'appelle

@@ -6,7 +6,8 @@ nothing in it is about dates, and a follow-up (« et … ? ») leans on the ques
 classifiers were unsure and the message shows none of the chosen answer's words, the conversation
 knows better: the previous answer, which covers the follow-up, is given again. So it is when the
 follow-up shows the previous answer's words and none of the chosen one's (« et pour une asso ? »
-after who may apply), however sure the classifiers were.
+after who may apply) or no answer's words at all (« et le deuxième ? » after the first call's
+date), however sure the classifiers were.
 """
 
 from __future__ import annotations
@@ -34,12 +35,16 @@ def continued_answer(
     faq_confidence: float | None = None,
 ) -> str | None:
     """The previous answer's key when `text` is a follow-up that the classifiers chose as
-    `chosen` without showing any of its words, and either only guessed or the follow-up shows
-    the previous answer's words; None when the choice stands."""
+    `chosen` without showing any of its words, and that they only guessed, or that shows the
+    previous answer's words, or no answer's words at all (« et le deuxième ? »); None when the
+    choice stands."""
     if not is_follow_up(text) or not is_repeatable_answer(previous) or previous == chosen:
         return None
     subjects = load_subjects()
     if chosen and subjects.shows(chosen, text):
         return None
     sure = intent_confidence >= SURE_INTENT and (faq_confidence or 1.0) >= SURE_FAQ
-    return previous if not sure or subjects.shows(previous or "", text) else None
+    names_no_subject = not any(subjects.shows(key, text) for key in subjects.answered)
+    if not sure or names_no_subject or subjects.shows(previous or "", text):
+        return previous
+    return None

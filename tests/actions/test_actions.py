@@ -269,13 +269,17 @@ def test_a_follow_up_only_guessed_as_the_dates_gets_the_previous_answer():
     from actions.dates import ActionAnswerDates
 
     before = [faq_event("combien de départements retenus ?", "faq/territory_count")]
-    track = guessed("et pour la deuxième vague ?", "ask_dates", 0.5, before)
+    track = guessed("et les partenaires de la deuxième vague ?", "ask_dates", 0.5, before)
     dispatcher, _ = run(ActionAnswerDates(), track)
     assert dispatcher.messages[0]["response"] == "utter_faq/territory_count"
-    # The same guess with a date word, or a sure one, or no question before: the dates.
+    # Sure, but the follow-up names no subject at all: the previous one still.
+    track = guessed("et pour la deuxième vague ?", "ask_dates", 0.9, before)
+    dispatcher, _ = run(ActionAnswerDates(), track)
+    assert dispatcher.messages[0]["response"] == "utter_faq/territory_count"
+    # A date word, a sure guess naming another subject, no question before: the dates.
     for text, confidence, events in [
         ("et la date de clôture ?", 0.5, before),
-        ("et pour la deuxième vague ?", 0.9, before),
+        ("et les partenaires de la deuxième vague ?", 0.9, before),
         ("et pour la deuxième vague ?", 0.5, []),
     ]:
         dispatcher, _ = run(ActionAnswerDates(), guessed(text, "ask_dates", confidence, events))

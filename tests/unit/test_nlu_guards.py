@@ -68,6 +68,11 @@ def test_what_the_guard_leaves_to_the_classifiers(text: str, chosen: str):
     assert intent_of(guarded(text, chosen)) == chosen
 
 
+def test_a_question_about_the_bot_needs_words_about_the_bot():
+    assert intent_of(guarded("et les partenaires alors ?", "bot_challenge")) == "nlu_fallback"
+    assert intent_of(guarded("je discute avec un ordinateur ?", "bot_challenge")) == "bot_challenge"
+
+
 def placed(text: str, intent: str) -> Message:
     message = classified(text, intent)
     PlaceExtractor(PlaceExtractor.get_default_config()).process([message])

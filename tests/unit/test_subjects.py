@@ -101,6 +101,17 @@ def test_texting_spellings_are_read_as_words(text: str, read: str):
     assert standard_spelling(text) == read
 
 
+def test_intents_given_on_their_own_words_show_them_in_every_example():
+    """An example of bot_challenge without its words would be made unclear by SubjectGuard."""
+    missing = [
+        (label, text)
+        for label, text in examples()
+        if label in CONFIG["own_words_intents"]
+        and not SUBJECTS.shows(label, standard_spelling(text))
+    ]
+    assert missing == []
+
+
 def test_strong_subject_words_never_take_an_answered_example():
     """A training example of an answer never reads as a subject the sources do not cover."""
     taken = [
