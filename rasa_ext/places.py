@@ -153,9 +153,14 @@ class PlaceExtractor(GraphComponent, EntityExtractorMixin):
             # the introduction counts when the question speaks of the writer's own place
             # (« est-ce qu'on a été retenus ? »), not in « combien de territoires retenus ? »
             return asked
-        if intent in self.config["weak_intents"] and about_place:
+        if (
+            intent in self.config["weak_intents"]
+            and about_place
+            and load_subjects().strong_subject(question) is None
+        ):
             # A place is the clearest thing in an otherwise unclear message; not a place of the
-            # introduction when the question itself was not understood (SubjectGuard reads it).
+            # introduction when the question itself was not understood, nor when it is about a
+            # subject the sources do not cover (SubjectGuard reads those).
             return INFORM_PLACE
         return None
 

@@ -79,8 +79,14 @@ def placed(text: str, intent: str) -> Message:
     return message
 
 
-def test_a_place_of_the_introduction_does_not_make_an_unclear_question_a_place():
-    text = "Bonjour,\nJe suis au PLIE de Roubaix. Les annexes doivent-elles être paginées ?\nMerci"
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bonjour,\nJe suis au PLIE de Roubaix. Les annexes doivent-elles être paginées ?\nMerci",
+        "Chargée de mission à Roubaix, y aura-t-il un évaluateur extérieur pour les projets ?",
+    ],
+)
+def test_a_place_does_not_make_an_unclear_or_unanswered_question_a_place(text: str):
     message = placed(text, "nlu_fallback")
     assert intent_of(message) == "nlu_fallback" and entity(message, "place") == "Roubaix"
 
