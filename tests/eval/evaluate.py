@@ -3,6 +3,7 @@ REST, the reply judged by its content, and a table per category.
 
     .venv/bin/python -m tests.eval.evaluate --url http://127.0.0.1:5005   # against `make run`
     .venv/bin/python -m tests.eval.evaluate --model PATH.tar.gz  # starts its own servers (bot review)
+    .venv/bin/python -m tests.eval.evaluate --model models/current.tar.gz --items fresh/batch3.yml
 
 `make test` runs it against the session's assistant (tests/live/test_live_eval.py) and fails under
 MIN_OVERALL overall or MIN_CATEGORY in any category: the product's target (issue 11), reached on
@@ -31,6 +32,10 @@ from bot.eligibility.rules import load_rules, numbered_question, required_slots
 EVAL_DIR = Path(__file__).resolve().parent
 ROOT = EVAL_DIR.parent.parent
 ITEM_FILES = ("questions.yml", "places.yml")
+# Later batches written blind the same way, measured with `--items` and reported in the README,
+# not gated by `make test`: each measures the assistant on messages nobody tuned it on, until a
+# session tunes on it (its header says when it was written and measured).
+FRESH_FILES = ("fresh/batch2.yml", "fresh/batch3.yml")
 MIN_OVERALL = 0.95
 MIN_CATEGORY = 0.90
 # A reply about one département: « Allier (03) — vos interlocuteurs… », « Gironde (33) : ce… »
@@ -60,7 +65,8 @@ class Outcome:
     reply: str = ""
 
 
-def load_items(files: Iterable[str] = ITEM_FILES) -> list[Item]:
+def load_items(files: Iterable[str] = ITEM_FILES, *, buttons: bool = True) -> list[Item]:
+    """The items of `files` (names under tests/eval/), and the quick-reply clicks."""
     items = []
     for name in files:
         raw = yaml.safe_load((EVAL_DIR / name).read_text(encoding="utf-8"))
@@ -76,7 +82,7 @@ def load_items(files: Iterable[str] = ITEM_FILES) -> list[Item]:
                     places=tuple(str(p) for p in entry.get("places") or ()),
                 )
             )
-    return items + button_items()
+    return items + button_items() if buttons else items
 
 
 def button_items() -> list[Item]:
@@ -248,7 +254,7 @@ def rest_say(url: str) -> Say:
     return say
 
 
-def evaluate_model(model: Path) -> list[Outcome]:
+def evaluate_model(model: Path, items: list[Item] | None = None) -> list[Outcome]:
     """The evaluation against an action server and a Rasa server started for `model`."""
     import tempfile
 
@@ -257,7 +263,7 @@ def evaluate_model(model: Path) -> list[Outcome]:
     with tempfile.TemporaryDirectory(prefix="spie-eval-") as workdir:
         assistant = Assistant(Path(workdir), model=model.resolve()).start()
         try:
-            return evaluate(rest_say(assistant.url))
+            return evaluate(rest_say(assistant.url), items)
         finally:
             assistant.stop()
 
@@ -267,9 +273,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", default="http://127.0.0.1:5005")
     parser.add_argument("--model", type=Path, help="start servers with this model (not --url)")
     parser.add_argument("--failures", action="store_true", help="list the failed items")
+    parser.add_argument(
+        "--items", nargs="+", help=f"these item files instead (under tests/eval/: {FRESH_FILES})"
+    )
     parser.add_argument("--json", help="write every outcome to this file")
     args = parser.parse_args(argv)
-    outcomes = evaluate_model(args.model) if args.model else evaluate(rest_say(args.url))
+    items = load_items(args.items, buttons=False) if args.items else None
+    outcomes = (
+        evaluate_model(args.model, items) if args.model else evaluate(rest_say(args.url), items)
+    )
     print(table(outcomes))
     if args.failures:
         print(failures(outcomes))

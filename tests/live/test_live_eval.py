@@ -65,7 +65,7 @@ def test_no_evaluation_message_is_in_the_training_data():
                 training.add(ev.normalised(line.strip()[2:]))
     copied = [
         item.id
-        for item in ev.load_items()
+        for item in ev.load_items((*ev.ITEM_FILES, *ev.FRESH_FILES))
         if ev.normalised(item.text) in training
         and len(ev.normalised(item.text).split()) >= MIN_WORDS
         and item.id not in INDEPENDENT_COINCIDENCES
