@@ -123,7 +123,8 @@ PLACE_MESSAGE_WORDS = IGNORED_WORDS | frozenset(
     citoyens structure
     organisme collectivite agglo agglomeration communaute communes intercommunalite epci
     metropole ville village canton plie siae centre social cap emploi bureau antenne siege
-    agence equipe dans vers sur pres alentours environs autour region commune et ah euh
+    agence equipe dans vers sur pres alentours environs autour region commune et ah euh pareil
+    idem aussi meme chose
     """.split()
 )
 # Words that make a sentence about a State service or about the territories of the SPIE: then
@@ -1033,8 +1034,8 @@ class _Scan:
         tokens = self.tokens[start:end]
         if tokens[0].norm in IGNORED_WORDS or tokens[-1].norm in IGNORED_WORDS:
             return False
-        if end - start == 1 and self.is_common_word(tokens[0].norm):
-            return False  # an ordinary word, not a misspelt name
+        if all(self.is_common_word(token.norm) for token in tokens):
+            return False  # ordinary words (« entre eux »), not a misspelt name (Entre-Deux)
         if any(not token.norm.isalpha() for token in tokens):
             return False
         if all(self.claimed[start:end]):

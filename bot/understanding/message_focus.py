@@ -134,7 +134,10 @@ def focus(text: str) -> Focus | None:
     return Focus(focused, others)
 
 
-_FOLLOW_UP = re.compile(r"^(?:et|mais|donc|pareil|idem|meme)\b|\baussi\b")
+_FOLLOW_UP = re.compile(
+    r"^(?:et|mais|donc|pareil|idem|meme)\b|\baussi\b"
+    r"|\b(?:redonner|redonnez|repeter|repetez|redire|redites)\b"  # say it again
+)
 
 
 def is_follow_up(text: str) -> bool:

@@ -319,3 +319,12 @@ def test_help_or_a_follow_up_taken_for_it():
     for text in ["vous pouvez m'aider ?", "et sinon tu sais faire quoi ?"]:
         dispatcher, _ = run(ActionHelp(), tracker(text, "help"))
         assert [m["response"] for m in dispatcher.messages] == ["utter_help"], text
+
+
+def test_asked_to_repeat_gets_the_previous_answer_again():
+    before = [faq_event("les partenaires obligatoires ?", "faq/partners")]
+    text = "vous pouvez répéter le premier ?"
+    events = [*before, user_event(text, "faq")]
+    selector = {"faq": {"response": {"intent_response_key": "faq/more_info", "confidence": 0.9}}}
+    dispatcher, _ = run(ActionAnswerFaq(), tracker(text, events=events, response_selector=selector))
+    assert dispatcher.messages[0]["response"] == "utter_faq/partners"

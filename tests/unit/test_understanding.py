@@ -68,11 +68,7 @@ def test_a_second_question_is_kept_apart():
     [
         ("Existe-t-il une enveloppe pour chaque territoire ?", "faq/expectations", "money"),
         ("Le cofinancement est-il obligatoire ?", "faq/partners", "money"),
-        (
-            "Combien touche un projet retenu ?",
-            "faq/territory_count",
-            None,
-        ),  # no money word: DIET decides
+        ("Combien touche un projet retenu ?", "faq/territory_count", "money"),  # « touche »
         ("Combien d'euros par projet ?", "faq/territory_count", "money"),
         ("Y a-t-il un modèle de dossier à télécharger ?", "faq/how_to_submit", "templates"),
         ("Qui fait partie du jury ?", "faq/partners", "selection"),
@@ -83,6 +79,9 @@ def test_a_second_question_is_kept_apart():
         ("Comment est faite la notation des attendus ?", "faq/expectations", "selection"),
         ("les dépenses d'investissement sont-elles éligibles ?", "check_eligibility", "money"),
         ("on récupère la TVA ?", "faq/who_can_apply", "money"),
+        ("si la mission locale sort du groupement en 2022 ?", "faq/partners", "group_changes"),
+        ("faudra-t-il recruter un coordinateur à temps plein ?", "faq/expectations", "staffing"),
+        ("qui sont les membres du jury ?", "faq/who_can_apply", "selection"),
     ],
 )
 def test_unanswered_subjects(message: str, chosen: str, subject: str | None):
@@ -146,6 +145,9 @@ def test_an_ordinary_word_is_not_a_misspelt_place():
     common = {"salut", "avant"}.__contains__
     assert get_resolver().find_in_text("salut", common).kind == "unknown"
     assert get_resolver().find_in_text("salut").kind != "unknown"  # Sault, without the guard
+    # Nor are several ordinary words one edit away from a commune (« entre eux », Entre-Deux).
+    common = {"entre", "eux", "ils", "se", "voient"}.__contains__
+    assert get_resolver().find_in_text("ils se voient entre eux", common).kind == "unknown"
 
 
 @pytest.mark.parametrize(
@@ -155,6 +157,7 @@ def test_an_ordinary_word_is_not_a_misspelt_place():
         ("on est dans le 33", True),
         ("et pour l'Isère ?", True),
         ("CCAS de Saint Flour", True),
+        ("et nous dans le Cantal, pareil ?", True),
         ("conseil citoyen de Roubaix", True),
         ("Qui peut candidater à Lyon ?", False),
     ],
