@@ -27,6 +27,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.understanding.message_focus import is_follow_up
 from bot.understanding.subjects import load_subjects
 from rasa_ext.overrides import override_intent, set_whole_message_entity
 
@@ -110,7 +111,9 @@ class SubjectGuard(GraphComponent, IntentClassifier):
                     self._check_own_words(message, text, intent)
             return
         weak = intent in self.config["weak_intents"]
-        if not (intent in self.config["guarded_intents"] or (weak and subjects.in_domain(text))):
+        # A follow-up (« mais ils ont changé de nom ? ») is about what the conversation is about.
+        about_the_ami = subjects.in_domain(text) or is_follow_up(text)
+        if not (intent in self.config["guarded_intents"] or (weak and about_the_ami)):
             return
         subject = subjects.unanswered_subject(text, answer_key(message))
         if subject is None:

@@ -13,11 +13,14 @@ date), however sure the classifiers were.
 from __future__ import annotations
 
 from bot.understanding.message_focus import is_follow_up
-from bot.understanding.subjects import load_subjects
+from bot.understanding.subjects import load_subjects, words_of
 
 # Below these, the classifiers' choice is a guess (DIET's intent; the ResponseSelector's answer).
 SURE_INTENT = 0.6
 SURE_FAQ = 0.5
+# A follow-up this short that names no subject (« et le deuxième ? ») leans wholly on the one
+# before; a longer one carries its own subject, which the cue lists may not know.
+SHORT_FOLLOW_UP_WORDS = 5
 DATES = "ask_dates"
 
 
@@ -36,15 +39,16 @@ def continued_answer(
 ) -> str | None:
     """The previous answer's key when `text` is a follow-up that the classifiers chose as
     `chosen` without showing any of its words, and that they only guessed, or that shows the
-    previous answer's words, or no answer's words at all (« et le deuxième ? »); None when the
-    choice stands."""
+    previous answer's words, or is short and shows no answer's words at all (« et le deuxième ? »);
+    None when the choice stands."""
     if not is_follow_up(text) or not is_repeatable_answer(previous) or previous == chosen:
         return None
     subjects = load_subjects()
     if chosen and subjects.shows(chosen, text):
         return None
     sure = intent_confidence >= SURE_INTENT and (faq_confidence or 1.0) >= SURE_FAQ
-    names_no_subject = not any(subjects.shows(key, text) for key in subjects.answered)
+    short = len(words_of(text)) <= SHORT_FOLLOW_UP_WORDS
+    names_no_subject = short and not any(subjects.shows(key, text) for key in subjects.answered)
     if not sure or names_no_subject or subjects.shows(previous or "", text):
         return previous
     return None

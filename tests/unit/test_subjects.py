@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from bot import PROJECT_DIR
+from bot.understanding.message_focus import is_follow_up
 from bot.understanding.spelling import standard_spelling
 from bot.understanding.subjects import load_subjects
 from rasa_ext.subject_guard import SubjectGuard
@@ -38,7 +39,7 @@ def examples() -> list[tuple[str, str]]:
 def guarded(label: str, text: str) -> bool:
     """Whether SubjectGuard looks at a message the classifiers gave this label."""
     intent = label.split("/")[0]
-    weak = intent in CONFIG["weak_intents"] and SUBJECTS.in_domain(text)
+    weak = intent in CONFIG["weak_intents"] and (SUBJECTS.in_domain(text) or is_follow_up(text))
     return intent in (*CONFIG["guarded_intents"], *CONFIG["decisive_only_intents"]) or weak
 
 
