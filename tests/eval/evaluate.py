@@ -6,9 +6,10 @@ REST, the reply judged by its content, and a table per category.
     .venv/bin/python -m tests.eval.evaluate --model models/current.tar.gz --items fresh/batch3.yml
 
 `make test` runs it against the session's assistant (tests/live/test_live_eval.py) and fails under
-MIN_OVERALL overall or MIN_CATEGORY in any category: the product's target (issue 11), reached on
-2026-12-02 (97.2 % overall, weakest category 93.2 %, with the previous machine's model;
-96.4 % and 90.9 % with the model trained on this machine from the same data).
+MIN_OVERALL overall or MIN_CATEGORY in any category: the product's target (issue 11). On
+2026-12-07: 99.4 % overall, weakest category 97.8 % (CI machine's model); the README gives the
+figures with other seeds and on the fresh batches (FRESH_FILES), which measure what this set, tuned
+on over several sessions, no longer can.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ ITEM_FILES = ("questions.yml", "places.yml")
 # Later batches written blind the same way, measured with `--items` and reported in the README,
 # not gated by `make test`: each measures the assistant on messages nobody tuned it on, until a
 # session tunes on it (its header says when it was written and measured).
-FRESH_FILES = ("fresh/batch2.yml", "fresh/batch3.yml")
+FRESH_FILES = ("fresh/batch2.yml", "fresh/batch3.yml", "fresh/batch4.yml")
 MIN_OVERALL = 0.95
 MIN_CATEGORY = 0.90
 # A reply about one département: « Allier (03) — vos interlocuteurs… », « Gironde (33) : ce… »
