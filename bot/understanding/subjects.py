@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import yaml
@@ -116,29 +116,33 @@ def words_of(text: str) -> list[str]:
 
 
 END = "$"  # a cue ending with « $ » must end the message
+_WORD_CHARS = "[a-z0-9€]*"  # what may follow a long cue word in the word it starts
 
 
-def _cue_matches(cue: str, words: list[str]) -> bool:
-    parts = cue.split()
-    if parts and parts[-1] == END:
-        parts = parts[:-1]
-        last = words[-len(parts) :] if parts else []
-        return len(last) == len(parts) and all(map(_word_matches, parts, last))
-    for start in range(len(words) - len(parts) + 1):
-        window = words[start : start + len(parts)]
-        if all(_word_matches(part, word) for part, word in zip(parts, window, strict=True)):
-            return True
-    return False
+@cache
+def _cues_pattern(cues: tuple[str, ...]) -> re.Pattern[str]:
+    """One regular expression for a list of cues, over the message's words joined by spaces
+    (compiled once per list: scanning the cues word by word cost ≈ 20 ms per message).
 
-
-def _word_matches(cue_word: str, word: str) -> bool:
-    if len(cue_word) <= WHOLE_WORD_MAX_LETTERS:
-        return word == cue_word
-    return word.startswith(cue_word)
+    A cue word of WHOLE_WORD_MAX_LETTERS letters or fewer is a whole word, a longer one starts a
+    word; the words of a cue follow each other; « $ » ends the message."""
+    branches = []
+    for cue in cues:
+        parts = cue.split()
+        at_end = bool(parts) and parts[-1] == END
+        parts = parts[:-1] if at_end else parts
+        words = [
+            re.escape(part) + ("" if len(part) <= WHOLE_WORD_MAX_LETTERS else _WORD_CHARS)
+            for part in parts
+        ]
+        branches.append(" ".join(words) + ("(?![^ ])$" if at_end else "(?![^ ])"))
+    if not branches:
+        return re.compile(r"(?!)")  # matches nothing
+    return re.compile(r"(?<![^ ])(?:" + "|".join(branches) + ")")
 
 
 def _any_cue(cues: tuple[str, ...], words: list[str]) -> bool:
-    return any(_cue_matches(cue, words) for cue in cues)
+    return bool(cues) and _cues_pattern(cues).search(" ".join(words)) is not None
 
 
 @lru_cache(maxsize=4)

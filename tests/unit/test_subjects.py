@@ -13,7 +13,7 @@ import yaml
 from bot import PROJECT_DIR
 from bot.understanding.message_focus import is_follow_up
 from bot.understanding.spelling import standard_spelling
-from bot.understanding.subjects import load_subjects
+from bot.understanding.subjects import WHOLE_WORD_MAX_LETTERS, _any_cue, load_subjects, words_of
 from rasa_ext.subject_guard import SubjectGuard
 
 ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]+\)|\{[^}]+\})")
@@ -123,3 +123,50 @@ def test_strong_subject_words_never_take_an_answered_example():
         and (subject := SUBJECTS.strong_subject(standard_spelling(text))) is not None
     ]
     assert taken == []
+
+
+def reference_cue_matches(cue: str, words: list[str]) -> bool:
+    """The cue rule of bot/data/subjects.yml, word by word (what the compiled patterns replace)."""
+
+    def word_matches(part: str, word: str) -> bool:
+        return word == part if len(part) <= WHOLE_WORD_MAX_LETTERS else word.startswith(part)
+
+    parts = cue.split()
+    if parts[-1] == "$":
+        parts = parts[:-1]
+        last = words[-len(parts) :]
+        return len(last) == len(parts) and all(map(word_matches, parts, last))
+    return any(
+        all(map(word_matches, parts, words[start : start + len(parts)]))
+        for start in range(len(words) - len(parts) + 1)
+    )
+
+
+def test_compiled_cues_match_as_the_rule_says():
+    """Every cue list against every example and evaluation message: the same answer as the rule
+    applied word by word."""
+    lists = [
+        *SUBJECTS.answered.values(),
+        *(subject.cues for subject in SUBJECTS.unanswered),
+        *(subject.strong for subject in SUBJECTS.unanswered),
+        SUBJECTS.domain,
+        *SUBJECTS.place_questions.values(),
+        *SUBJECTS.decisive.values(),
+    ]
+    texts = [text for _, text in examples()] + ["et le deuxième ?", "c'est quand", "quand $"]
+    differing = [
+        (cue, text)
+        for text in texts
+        for words in [words_of(standard_spelling(text))]
+        for cues in lists
+        for cue in cues
+        if _any_cue((cue,), words) != reference_cue_matches(cue, words)
+    ]
+    whole_lists = [
+        text
+        for text in texts
+        for words in [words_of(standard_spelling(text))]
+        for cues in lists
+        if _any_cue(cues, words) != any(reference_cue_matches(cue, words) for cue in cues)
+    ]
+    assert differing == [] and whole_lists == []
