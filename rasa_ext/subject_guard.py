@@ -28,7 +28,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.understanding.message_focus import is_follow_up
-from bot.understanding.subjects import load_subjects
+from bot.understanding.subjects import Subject, load_subjects
 from rasa_ext.overrides import override_intent, set_whole_message_entity
 
 NOT_IN_SOURCES = "not_in_sources"
@@ -120,6 +120,10 @@ class SubjectGuard(GraphComponent, IntentClassifier):
             if not self._take_decisive_answer(message, text):
                 self._check_runner_up(message, text, intent)
             return
+        self._answer_honestly(message, subject)
+
+    def _answer_honestly(self, message: Message, subject: Subject) -> None:
+        """`not_in_sources`, with the subject the sources do not cover as an entity."""
         override_intent(message, NOT_IN_SOURCES)
         set_whole_message_entity(message, SUBJECT, subject.key, self.__class__.__name__)
 
@@ -131,8 +135,7 @@ class SubjectGuard(GraphComponent, IntentClassifier):
         subject = subjects.strong_subject(text)
         if subject is None or subjects.shows(intent, text):
             return False
-        override_intent(message, NOT_IN_SOURCES)
-        set_whole_message_entity(message, SUBJECT, subject.key, self.__class__.__name__)
+        self._answer_honestly(message, subject)
         return True
 
     def _check_own_words(self, message: Message, text: str, intent: str) -> None:

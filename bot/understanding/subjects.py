@@ -153,10 +153,12 @@ def load_subjects(path: Path = SUBJECTS_FILE) -> Subjects:
         Subject(
             key,
             value["label"],
-            tuple(fold(str(c)) for c in value["cues"]),
-            tuple(fold(str(c)) for c in value.get("strong") or ()),
+            # strong words are cues too: written once, under `strong`
+            tuple(dict.fromkeys(fold(str(c)) for c in [*value.get("cues", ()), *strong])),
+            tuple(fold(str(c)) for c in strong),
         )
         for key, value in raw["unanswered"].items()
+        for strong in [value.get("strong") or ()]
     )
     domain = tuple(fold(str(cue)) for cue in raw["domain"])
     place_questions = {
