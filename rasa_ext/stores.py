@@ -85,6 +85,11 @@ class UrlSQLTrackerStore(SQLTrackerStore):
             connect_args={"check_same_thread": False},
         )
         write_ahead_log(self.engine)
+        # The switch to WAL is written in the file: make it now, before the purge thread or a
+        # turn opens the file. Two connections switching a fresh file at once race for its lock,
+        # and the loser fails with « database is locked » (seen in CI: a turn would fail the same way).
+        with self.engine.connect():
+            pass
         self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
 
     def _latest_session(self, sender_id: str, columns: list[Any]) -> sa.sql.Select:

@@ -5,8 +5,10 @@ started by the tracker store the Rasa server loads."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import closing
 
 import pytest
 import sqlalchemy as sa
@@ -196,6 +198,10 @@ def test_the_sqlite_tracker_store_writes_ahead_and_the_purge_reads_alongside(tmp
     own engine sees what the store wrote."""
     url = f"sqlite:///{tmp_path / 'tracker.db'}"
     store = UrlSQLTrackerStore(Domain.empty(), url=url)
+    # Already in the file when the store is built (before its purge thread or a turn opens it),
+    # as a connection without the store's settings sees.
+    with closing(sqlite3.connect(tmp_path / "tracker.db")) as plain:
+        assert plain.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
