@@ -53,6 +53,7 @@ INDEPENDENT_COINCIDENCES = {
     "place-region-012",
     "place-territory-status-001",
     "b4-sms-027",  # « tu sais repondre a quoi ? », written blind on 2026-12-07
+    "b5-followup-021",  # « bonne soirée à vous », written blind on 2026-12-07
 }
 MIN_WORDS = 4  # « ok », « merci », « Allier » are everybody's words
 
