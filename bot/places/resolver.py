@@ -162,6 +162,8 @@ COMMON_WORD_NAMES = frozenset(
 )
 # A one-word commune name in a sentence needs one of these words just before it (or a capital).
 COMMUNE_CONTEXT = frozenset({"a", "de", "d", "du", "sur", "pres", "vers", "habite", "mairie"})
+# « Murat est-il… », « Sichamps fait-elle partie… »: a verb with its subject pronoun after it.
+INVERTED_VERB = re.compile(r"[^\W\d_]+-(?:t-)?(?:il|elle|ils|elles)\b")
 TOWN_POPULATION = 10_000  # a lone word naming a town this large is the town, even in lower case
 WEAK_COMMUNE_CONTEXT = frozenset({"de", "d", "du", "sur", "vers"})
 # « à Vienne »: a commune is meant as much as the département (Vienne, Isère).
@@ -989,9 +991,13 @@ class _Scan:
         if level == "commune":
             if word.norm in IGNORED_WORDS:
                 return False
-            if capital:
+            if capital or self.heads_the_message(word_start):
                 return True
             before = self.prev(start)
+            if self.after_unaccented_a(start) and self.is_common_word(word.norm):
+                # « il y en a eu combien », « a+ bonne journée »: the verb, not « à »; a town
+                # this small written in lower case is not meant (« a tulle » still is Tulle)
+                return population >= TOWN_POPULATION
             if before in ("de", "d") and self.prev(start, 2) in STRUCTURE_WORDS:
                 return True  # « le CCAS de tulle »
             if before in WEAK_COMMUNE_CONTEXT and self.is_common_word(word.norm):
@@ -1000,6 +1006,24 @@ class _Scan:
         if word.norm not in COMMON_WORD_NAMES:
             return True
         return capital or self.about_service or self._strong_departement_context(start)
+
+    def heads_the_message(self, index: int) -> bool:
+        """A capitalised first word that heads the message like a label or the subject of an
+        inverted question: « Mamoudzou : quel service… », « Sichamps — le département… »,
+        « Murat est-il déjà… ». An ordinary word before a colon (« Objet : … ») is not a name."""
+        token = self.tokens[index]
+        if index > 0 or not token.raw[:1].isupper():
+            return False
+        if index + 1 < len(self.tokens) and INVERTED_VERB.match(
+            self.text[self.tokens[index + 1].start :]
+        ):
+            return True  # a surname in the dictionary (« Murat ») is a subject here all the same
+        after = self.text[token.end :].lstrip(" \t")
+        return after[:1] in (":", "—", "–") and not self.is_common_word(token.norm)
+
+    def after_unaccented_a(self, index: int) -> bool:
+        """The word before is « a » written without its accent (« à » folds to « a » too)."""
+        return index > 0 and self.tokens[index - 1].raw.lower() == "a"
 
     def departement_context(self, start: int, end: int | None = None) -> bool:
         """Whether a département or région name is meant rather than a homonym commune:

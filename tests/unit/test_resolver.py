@@ -374,3 +374,43 @@ def test_latency_smoke(resolver: PlaceResolver) -> None:
         resolver.resolve(query)
         timings.append(time.perf_counter() - started)
     assert statistics.quantiles(timings, n=20)[-1] < 0.020
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Ygrande : à qui s'adresser ?", ["03"]),
+        ("Tulle — qui contacter pour l'AMI ?", ["19"]),
+        ("Ygrande fait-elle partie d'un territoire SPIE ?", ["03"]),
+        ("Bourganeuf est-il déjà retenu ?", ["23"]),
+    ],
+)
+def test_a_commune_heading_the_message_is_a_place(
+    resolver: PlaceResolver, sentence: str, expected: list[str]
+) -> None:
+    """The first word is capitalised anyway, but a name followed by « : », « — » or an
+    inverted verb (« est-il ») heads the message like a label."""
+    assert codes(resolver.find_in_text(sentence)) == expected
+
+
+ORDINARY = {"eu", "bonne", "soiree", "continuation", "objet", "tulle"}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("il y a eu des retards pour la sélection ?", []),  # Eu (76)
+        ("merci, a+ bonne continuation", []),  # Bonne (74)
+        ("Objet : demande de contact", []),
+        ("je suis a tulle", ["19"]),  # a town: « a » for « à » in texting
+        ("on est à Bonne", ["74"]),
+        ("le CCAS d'Eu", ["76"]),
+    ],
+)
+def test_ordinary_words_after_the_verb_a_are_not_small_communes(
+    resolver: PlaceResolver, sentence: str, expected: list[str]
+) -> None:
+    """« a » without its accent is mostly the verb: the small commune named like the ordinary
+    word after it is not meant (the pipeline passes spaCy's vocabulary as `is_common_word`)."""
+    result = resolver.find_in_text(sentence, lambda word: word in ORDINARY)
+    assert codes(result) == expected
