@@ -70,6 +70,10 @@ class SubjectGuard(GraphComponent, IntentClassifier):
             # Intents given only when the message shows their own words, else unclear (the
             # unclear path answers a follow-up by its words: « et la sélection ? » → the dates).
             "own_words_intents": ["bot_challenge"],
+            # Intents a follow-up gets only when it shows their own words, else unclear: « la
+            # CAF, on peut l'intégrer aussi ? » after the partners is not a request for the
+            # self-test (the unclear path gives the answer it follows).
+            "follow_up_own_words_intents": ["check_eligibility"],
             # A runner-up replaces an answer whose words are absent only with this confidence.
             "runner_up_confidence": 0.2,
             # Answers known to be chosen on a misleading word (« quand même » read as a date).
@@ -119,6 +123,7 @@ class SubjectGuard(GraphComponent, IntentClassifier):
         if subject is None:
             if not self._take_decisive_answer(message, text):
                 self._check_runner_up(message, text, intent)
+                self._check_follow_up_own_words(message, text, intent)
             return
         self._answer_honestly(message, subject)
 
@@ -140,6 +145,14 @@ class SubjectGuard(GraphComponent, IntentClassifier):
 
     def _check_own_words(self, message: Message, text: str, intent: str) -> None:
         if intent in self.config["own_words_intents"] and not load_subjects().shows(intent, text):
+            override_intent(message, DEFAULT_NLU_FALLBACK_INTENT_NAME)
+
+    def _check_follow_up_own_words(self, message: Message, text: str, intent: str | None) -> None:
+        if (
+            intent in self.config["follow_up_own_words_intents"]
+            and is_follow_up(text)
+            and not load_subjects().shows(intent, text)
+        ):
             override_intent(message, DEFAULT_NLU_FALLBACK_INTENT_NAME)
 
     def _take_decisive_answer(self, message: Message, text: str) -> bool:

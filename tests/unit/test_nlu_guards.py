@@ -49,6 +49,10 @@ def entity(message: Message, name: str) -> str | None:
         ("cb de tune par projet svp", "other_language", "money"),
         # « finançable » puts a message about salaries in the AMI's domain.
         ("le poste du coordinateur est il finançable", "out_of_scope", "money"),
+        # Money and the people accompanied are the AMI's matter, not out of scope.
+        ("les fonds arrivent à quel moment ?", "out_of_scope", "money"),
+        ("faut-il un logo sur nos affiches ?", "faq", "communication"),
+        ("pour le projet, il faut joindre un extrait SIRET ?", "out_of_scope", "templates"),
     ],
 )
 def test_unanswered_subjects_overrule_the_classifiers(text: str, chosen: str, subject: str):
@@ -105,3 +109,17 @@ def test_a_place_does_not_make_an_unclear_or_unanswered_question_a_place(text: s
 )
 def test_what_a_named_place_decides(text: str, chosen: str, intent: str):
     assert intent_of(placed(text, chosen)) == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # After the partners: not a request for the self-test; the unclear path gives the
+        # answer it follows.
+        ("et les missions locales, on peut les associer aussi ?", "nlu_fallback"),
+        ("et nous, on serait éligibles ?", "check_eligibility"),
+        ("je voudrais faire le test", "check_eligibility"),  # not a follow-up
+    ],
+)
+def test_a_follow_up_is_the_self_test_only_in_its_own_words(text: str, intent: str):
+    assert intent_of(guarded(text, "check_eligibility")) == intent
