@@ -10,7 +10,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import latest_text
 from bot.knowledge.facts import closed_call_note, dates_answer, facts
-from bot.understanding.follow_ups import DATES, continued_answer
+from bot.understanding.follow_ups import DATES, answer_given, continued_answer
+
+FOLLOW_UP_CHAIN = 3  # user messages looked back through for the answer a follow-up leans on
 
 
 def utter_faq(dispatcher: CollectingDispatcher, key: str) -> None:
@@ -46,11 +48,17 @@ def _selector(parse_data: dict[str, Any]) -> dict[str, Any]:
 
 
 def previous_answer_key(tracker: Tracker) -> str | None:
-    """faq/<key> or the intent of the user's message before the latest one."""
+    """The answer given to the user's message before the latest one (faq/<key> or an intent),
+    following a chain of follow-ups back to the answer they leaned on."""
     users = [e for e in tracker.events if e.get("event") == "user"]
-    if len(users) < 2:
-        return None
-    parse_data = users[-2].get("parse_data") or {}
+    earlier = users[-1 - FOLLOW_UP_CHAIN : -1]
+    return answer_given(
+        [(e.get("text") or "", _answer_key(e.get("parse_data") or {})) for e in earlier]
+    )
+
+
+def _answer_key(parse_data: dict[str, Any]) -> str | None:
+    """faq/<key> or the intent the classifiers chose for a message."""
     topic = next(
         (e.get("value") for e in parse_data.get("entities") or [] if e.get("entity") == "topic"),
         None,

@@ -16,6 +16,7 @@ from bot.understanding.message_focus import is_follow_up, says_goodbye
 from bot.understanding.subjects import load_subjects
 
 IGNORED_INTENTS = {"nlu_fallback", "faq"}
+BOT_CHALLENGE = "bot_challenge"
 
 
 def ranked_topic_keys(parse_data: dict[str, Any]) -> list[str]:
@@ -62,7 +63,11 @@ def answer_by_words(dispatcher: CollectingDispatcher, text: str) -> bool:
     question)."""
     if is_noise(text):
         return False
-    return utter_answer(dispatcher, load_subjects().answer_from_cues(text) or "")
+    key = load_subjects().answer_from_cues(text) or ""
+    if key == BOT_CHALLENGE:  # « vous n'êtes pas un humain, n'est-ce pas ? » taken for a reply
+        dispatcher.utter_message(response="utter_iamabot")
+        return True
+    return utter_answer(dispatcher, key)
 
 
 class ActionSuggestTopics(Action):
@@ -125,4 +130,20 @@ class ActionHelp(Action):
         text = latest_text(tracker)
         if not (is_follow_up(text) and answer_by_words(dispatcher, text)):
             dispatcher.utter_message(response="utter_help")
+        return []
+
+
+class ActionNothingToStop(Action):
+    """« Stop » with no test running: the answer the message's decisive words name (« je ne veux
+    pas faire de test, dites-moi qui peut candidater »), else say that no test is running."""
+
+    def name(self) -> str:
+        return "action_nothing_to_stop"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        decided = load_subjects().decisive_answer(latest_text(tracker))
+        if not utter_answer(dispatcher, decided or ""):
+            dispatcher.utter_message(response="utter_nothing_to_stop")
         return []

@@ -12,6 +12,8 @@ date), however sure the classifiers were.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.understanding.message_focus import is_follow_up
 from bot.understanding.subjects import load_subjects, words_of
 
@@ -22,6 +24,9 @@ SURE_FAQ = 0.5
 # before; a longer one carries its own subject, which the cue lists may not know.
 SHORT_FOLLOW_UP_WORDS = 5
 DATES = "ask_dates"
+# Intents of messages the classifiers could not place: the unclear paths answered them by their
+# words, or, for a follow-up, with the answer before (actions/fallback.py).
+UNPLACED = ("nlu_fallback", "answer")
 
 
 def is_repeatable_answer(key: str | None) -> bool:
@@ -51,4 +56,19 @@ def continued_answer(
     names_no_subject = short and not any(subjects.shows(key, text) for key in subjects.answered)
     if not sure or names_no_subject or subjects.shows(previous or "", text):
         return previous
+    return None
+
+
+def answer_given(messages: Sequence[tuple[str, str | None]]) -> str | None:
+    """The answer the assistant gave to the last of `messages` (text, answer key chosen by the
+    classifiers), oldest first. A message the classifiers could not place was answered by its
+    words or, being a follow-up, with the answer before it: « Quels partenaires ? » → « et qui
+    d'autre ? » → « les organismes de formation aussi ? » is still about the partners."""
+    subjects = load_subjects()
+    for text, key in reversed(messages):
+        if key not in UNPLACED:
+            return key
+        by_words = subjects.answer_from_cues(text)
+        if by_words is not None or not is_follow_up(text):
+            return by_words or key
     return None

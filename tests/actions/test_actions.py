@@ -328,3 +328,37 @@ def test_asked_to_repeat_gets_the_previous_answer_again():
     selector = {"faq": {"response": {"intent_response_key": "faq/more_info", "confidence": 0.9}}}
     dispatcher, _ = run(ActionAnswerFaq(), tracker(text, events=events, response_selector=selector))
     assert dispatcher.messages[0]["response"] == "utter_faq/partners"
+
+
+def test_a_chain_of_follow_ups_leans_on_the_answer_they_all_follow():
+    """« et qui d'autre ? » was answered with the partners (the answer before it): the next
+    follow-up is still about the partners, not about that unplaced message."""
+    from actions.fallback import ActionWhatElse
+
+    selector = {"faq": {"response": {"intent_response_key": "faq/partners"}}}
+    events = [
+        user_event("le groupement, c'est qui au minimum ?", "faq", response_selector=selector),
+        user_event("et qui d'autre encore ?", "nlu_fallback"),
+        user_event("les centres sociaux aussi ?", "answer"),
+    ]
+    track = tracker("les centres sociaux aussi ?", "answer", events=events)
+    dispatcher, _ = run(ActionWhatElse(), track)
+    assert dispatcher.messages[0]["response"] == "utter_faq/partners"
+
+
+def test_stop_with_no_test_running_answers_the_question_it_carries():
+    from actions.fallback import ActionNothingToStop
+
+    text = "pas de test pour moi merci, je veux juste savoir qui peut candidater"
+    dispatcher, _ = run(ActionNothingToStop(), tracker(text, "stop"))
+    assert dispatcher.messages[0]["response"] == "utter_faq/who_can_apply"
+    dispatcher, _ = run(ActionNothingToStop(), tracker("annule", "stop"))
+    assert dispatcher.messages[0]["response"] == "utter_nothing_to_stop"
+
+
+def test_a_reply_asking_whether_the_bot_is_a_person_gets_the_bots_answer():
+    from actions.fallback import ActionWhatElse
+
+    track = tracker("t'es une vraie personne, hein ?", "answer")
+    dispatcher, _ = run(ActionWhatElse(), track)
+    assert dispatcher.messages[0]["response"] == "utter_iamabot"
