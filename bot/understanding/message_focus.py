@@ -108,12 +108,30 @@ def _without_introduction(sentence: str) -> str:
     return "" if not _is_question(sentence) else sentence
 
 
+_REFUSAL = re.compile(r"\b(?:pas|plus|jamais|ni|aucun|aucune)\b")
+_ONLY = re.compile(r"\b(?:juste|simplement|seulement|uniquement|plutot)\b")
+_CLAUSE_BREAK = re.compile(r"[,;:]|\bmais\b")
+
+
+def _without_refusal(sentence: str) -> str:
+    """« pas besoin de contact, juste la date » → « juste la date »: what the person does not
+    want names a subject too (the contact, the test), and must not decide the answer."""
+    key = fold(sentence)
+    if len(key) != len(sentence):  # fold keeps the length of plain Latin text only
+        return sentence
+    for match in _CLAUSE_BREAK.finditer(key):
+        head, tail = key[: match.start()], key[match.end() :]
+        if _REFUSAL.search(head) and _ONLY.search(tail):
+            return sentence[match.end() :].strip()
+    return sentence
+
+
 def focus(text: str) -> Focus | None:
     """The question part of `text`, or None when the whole message is the question."""
     end = signature_start(text)
     kept: list[str] = []
     for _, sentence in sentences(text[:end] if end is not None else text):
-        sentence = _without_introduction(_without_greeting(sentence))
+        sentence = _without_refusal(_without_introduction(_without_greeting(sentence)))
         if sentence.strip(" ,;:-"):
             kept.append(sentence)
     if not kept:

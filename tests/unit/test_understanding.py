@@ -38,6 +38,15 @@ def get_resolver() -> PlaceResolver:
             "Bonjour Madame, quels partenaires faut-il réunir ?",
             "quels partenaires faut-il réunir ?",
         ),
+        # What the person does not want names a subject too: the rest is the question.
+        (
+            "pas la peine de me donner un contact, seulement les partenaires",
+            "seulement les partenaires",
+        ),
+        (
+            "Je n'ai plus envie de faire le quiz ; dites-moi plutôt quand ça ferme",
+            "dites-moi plutôt quand ça ferme",
+        ),
     ],
 )
 def test_focus_keeps_the_question(message: str, question: str):
@@ -47,7 +56,14 @@ def test_focus_keeps_the_question(message: str, question: str):
 
 @pytest.mark.parametrize(
     "message",
-    ["Qui peut candidater ?", "Bonjour", "merci, au revoir", "salut ça va", "je suis à Ygrande"],
+    [
+        "Qui peut candidater ?",
+        "Bonjour",
+        "merci, au revoir",
+        "salut ça va",
+        "je suis à Ygrande",
+        "Nous ne sommes pas une association, mais une entreprise d'insertion : on peut en être ?",
+    ],
 )
 def test_short_messages_are_read_whole(message: str):
     assert focus(message) is None
