@@ -62,6 +62,8 @@ def messages(store: SQLTrackerStore) -> dict[str, list[str]]:
     result = {}
     for sender in asyncio.run(store.keys()):
         tracker = asyncio.run(store.retrieve_full_tracker(sender))
+        if tracker is None:
+            continue  # purged by the schedule's thread between the listing and the reading
         result[sender] = [event.text for event in tracker.events if isinstance(event, UserUttered)]
     return result
 
