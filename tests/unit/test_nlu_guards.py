@@ -53,6 +53,19 @@ def entity(message: Message, name: str) -> str | None:
         ("les fonds arrivent à quel moment ?", "out_of_scope", "money"),
         ("faut-il un logo sur nos affiches ?", "faq", "communication"),
         ("pour le projet, il faut joindre un extrait SIRET ?", "out_of_scope", "templates"),
+        # Strong words win over the chosen answer's own (« groupement », « date », « retenu »).
+        ("le groupement doit-il avoir une structure juridique à lui ?", "faq", "legal_form"),
+        (
+            "aurons-nous un accusé de réception avant la date de sélection ?",
+            "ask_dates",
+            "after_submission",
+        ),
+        (
+            "recalés l'an dernier, peut-on être retenus cette fois ?",
+            "ask_territory_status",
+            "reapplying",
+        ),
+        ("pourquoi le projet du département voisin a-t-il été rejeté ?", "faq", "selection"),
     ],
 )
 def test_unanswered_subjects_overrule_the_classifiers(text: str, chosen: str, subject: str):
