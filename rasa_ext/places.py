@@ -81,6 +81,8 @@ class PlaceExtractor(GraphComponent, EntityExtractorMixin):
                 "check_eligibility",
             ],
             "weak_intents": ["nlu_fallback", "greet", "goodbye", "thank", "answer"],
+            # any_place_intents: asked with a place anywhere in the message, introduction too.
+            "any_place_intents": ["ask_contact"],
         }
 
     @staticmethod
@@ -147,11 +149,13 @@ class PlaceExtractor(GraphComponent, EntityExtractorMixin):
             or any(text[span.start : span.end] in question for span in spans)
             or bool(FIRST_PERSON & set(words_of(question)))  # « chez nous », « notre projet »
         )
-        asked = load_subjects().place_question(question) if about_place else None
-        if asked:
+        asked = load_subjects().place_question(question)
+        if asked and (about_place or asked in self.config["any_place_intents"]):
             # « Quel service est compétent à Bastia ? », « l'Allier est-il retenu ? »; a place of
             # the introduction counts when the question speaks of the writer's own place
-            # (« est-ce qu'on a été retenus ? »), not in « combien de territoires retenus ? »
+            # (« est-ce qu'on a été retenus ? »), not in « combien de territoires retenus ? »;
+            # whom to contact is always asked for the place the message names (« Mairie de
+            # Langogne. À qui s'adresser ? », « asso à Aubusson, vers qui se tourner ? »)
             return asked
         if (
             intent in self.config["weak_intents"]

@@ -80,10 +80,16 @@ def _unknown_message(resolution: Resolution, text: str) -> str:
         return f"Je ne connais pas le code postal « {resolution.matched} ». {ASK_PLACE}"
     if resolution.reason == "unknown_number":
         return f"« {resolution.matched} » n'est pas un numéro de département. {ASK_PLACE}"
+    if resolution.reason == "unknown_departement":
+        return (
+            f"Je ne connais pas de département « {resolution.matched} » : ce n'est pas l'un des "
+            f"{get_resolver().departement_count} départements. {ASK_PLACE}"
+        )
     if resolution.reason == "outside":
         where = f"« {resolution.matched} »" if resolution.matched else "Ce lieu"
         return (
-            f"{where} n'est pas l'un des 101 départements : je n'ai pas de contact pour ce "
+            f"{where} n'est pas l'un des {get_resolver().departement_count} départements : je "
+            "n'ai pas de contact pour ce "
             f"territoire. Les services de l'État qui y sont présents figurent dans l'Annuaire de "
             f"l'administration : {ANNUAIRE_URL}."
             + (

@@ -112,6 +112,8 @@ GENERIC_WORDS = frozenset(
     """.split()
 )
 IGNORED_WORDS = STOP_WORDS | GENERIC_WORDS
+# « Ussel plus précisément », « Riom plutôt »: a place given again, more exactly.
+QUALIFIERS = frozenset({"precisement", "exactement", "plutot", "pardon"})
 # Words around a place in a message that only gives a place: « on est basés à X », « CCAS de X »,
 # « et pour l'Isère ? ». A message made of places and these words is an answer "here I am".
 PLACE_MESSAGE_WORDS = IGNORED_WORDS | frozenset(
@@ -164,7 +166,15 @@ COMMON_WORD_NAMES = frozenset(
 COMMUNE_CONTEXT = frozenset({"a", "de", "d", "du", "sur", "pres", "vers", "habite", "mairie"})
 # « Murat est-il… », « Sichamps fait-elle partie… »: a verb with its subject pronoun after it.
 INVERTED_VERB = re.compile(r"[^\W\d_]+-(?:t-)?(?:il|elle|ils|elles)\b")
+# « le département de la Haute-Armorique »: capitalised words given as a département's name.
+UNKNOWN_DEPARTEMENT_NAME = re.compile(
+    r"\bd[ée]partement (?:de la |de l['’]|du |des |de |d['’])"
+    r"(?P<name>[A-ZÉÈÊÎÔ][^\W\d_]+(?:[- ](?:et|sur|de|du|la|[A-ZÉÈÊÎÔ][^\W\d_]+))*)"
+)
+# « Riom c'est déjà dans le SPIE ? », « Tulle, c'est quel département ? »: the topic, then « c'est ».
+TOPIC_THEN_COMMENT = re.compile(r",?\s*(?:c['’]\s?est|c est|ce sont)\b", re.IGNORECASE)
 TOWN_POPULATION = 10_000  # a lone word naming a town this large is the town, even in lower case
+NAMED_COMMUNE_POPULATION = 2_000  # … and a commune this large when written with a capital
 WEAK_COMMUNE_CONTEXT = frozenset({"de", "d", "du", "sur", "vers"})
 # « à Vienne »: a commune is meant as much as the département (Vienne, Isère).
 COMMUNE_ONLY_CONTEXT = frozenset({"a", "au", "mairie", "ville", "commune"})
@@ -607,7 +617,29 @@ class PlaceResolver:
             self._scan_numbers(scan)
             self._scan_names(scan)
             self._scan_typos(scan)
+            if not scan.hits:
+                self._scan_unknown_departement(scan)
         return scan
+
+    @property
+    def departement_count(self) -> int:
+        return len(self._departements)
+
+    def _scan_unknown_departement(self, scan: _Scan) -> None:
+        """« le département de la Haute-Armorique »: a name given as a département's that no
+        département, région or commune has is reported as such, not asked for again."""
+        match = UNKNOWN_DEPARTEMENT_NAME.search(scan.text)
+        if match is None:
+            return
+        # The span starts at « département » (read again alone, it says the same); the reply
+        # quotes the name.
+        start, end = match.start(), match.end("name")
+        inside = [i for i, t in enumerate(scan.tokens) if start <= t.start and t.end <= end]
+        if inside:
+            first, last = inside[0], inside[-1] + 1
+            name = match.group("name")
+            scan.unknown_reason = "unknown_departement"
+            scan.add(_Hit(first, last, 0, [], reason=scan.unknown_reason, evidence=name))
 
     def departement_label(self, dep_code: str) -> str:
         return f"{self._departements[dep_code].name} ({dep_code})"
@@ -676,10 +708,9 @@ class PlaceResolver:
                 continue
             evidence = scan.evidence(index, end)
             hit = self._number_hit(number, index, end, evidence)
-            if hit.candidates:
-                scan.add(hit)
-            else:
+            if not hit.candidates:
                 scan.unknown_reason = hit.reason  # outside / unknown_number
+            scan.add(hit)  # « et dans le 96 ? » names a place too: the reply says it is none
 
     def _scan_names(self, scan: _Scan) -> None:
         tokens = scan.tokens
@@ -743,7 +774,8 @@ class PlaceResolver:
     def _number_hit(self, codes: tuple[str, ...], start: int, end: int, evidence: str) -> _Hit:
         known = [code for code in codes if code in self._departements]
         if not known:  # 975, 977, 978, 98x: collectivités d'outre-mer, not départements
-            return _unknown_hit("outside" if len(codes[0]) == 3 else "unknown_number")
+            reason = "outside" if len(codes[0]) == 3 else "unknown_number"
+            return _Hit(start, end, 0, [], reason=reason, evidence=evidence)
         candidates = [self._candidate(code, "number", None, evidence) for code in known]
         return _Hit(start, end, 4, candidates, evidence=evidence)
 
@@ -913,7 +945,9 @@ class _Scan:
         self.claimed = [False] * len(tokens)
         self.hits: list[_Hit] = []
         self.unknown_reason = ""
-        self.content = [i for i, token in enumerate(tokens) if token.norm not in IGNORED_WORDS]
+        self.content = [
+            i for i, token in enumerate(tokens) if token.norm not in IGNORED_WORDS | QUALIFIERS
+        ]
         self.about_service = any(token.norm in SERVICE_WORDS for token in tokens)
 
     def key(self, start: int, end: int) -> str:
@@ -979,11 +1013,16 @@ class _Scan:
         if len(words) > 1:
             return True
         if self.only_content(start, end):
-            # « on y bosse »: a lone ordinary word in lower case is not a small commune's name.
+            # « on y bosse »: a lone ordinary word in lower case is not a small commune's name;
+            # written with a capital, even first (« Ussel », « Ussel plus précisément »), it is,
+            # unless the commune is so small that a word is likelier (« Aucun », 250 people).
+            written_as_name = words[0].capitalized or (
+                words[0].raw[:1].isupper() and population >= NAMED_COMMUNE_POPULATION
+            )
             return not (
                 level == "commune"
                 and population < TOWN_POPULATION
-                and not words[0].capitalized
+                and not written_as_name
                 and self.is_common_word(words[0].norm)
             )
         word = words[0]
@@ -991,7 +1030,7 @@ class _Scan:
         if level == "commune":
             if word.norm in IGNORED_WORDS:
                 return False
-            if capital or self.heads_the_message(word_start):
+            if capital or self.heads_the_message(word_start, population >= TOWN_POPULATION):
                 return True
             before = self.prev(start)
             if self.after_unaccented_a(start) and self.is_common_word(word.norm):
@@ -1007,10 +1046,11 @@ class _Scan:
             return True
         return capital or self.about_service or self._strong_departement_context(start)
 
-    def heads_the_message(self, index: int) -> bool:
-        """A capitalised first word that heads the message like a label or the subject of an
-        inverted question: « Mamoudzou : quel service… », « Sichamps — le département… »,
-        « Murat est-il déjà… ». An ordinary word before a colon (« Objet : … ») is not a name."""
+    def heads_the_message(self, index: int, town: bool = False) -> bool:
+        """A capitalised first word that heads the message like a label, the subject of an
+        inverted question or a topic: « Mamoudzou : quel service… », « Sichamps — le
+        département… », « Murat est-il déjà… », « Riom c'est déjà dans le SPIE ? ». An ordinary
+        word before a colon (« Objet : … ») is not a name, unless it names a town (« Valence — »)."""
         token = self.tokens[index]
         if index > 0 or not token.raw[:1].isupper():
             return False
@@ -1019,7 +1059,9 @@ class _Scan:
         ):
             return True  # a surname in the dictionary (« Murat ») is a subject here all the same
         after = self.text[token.end :].lstrip(" \t")
-        return after[:1] in (":", "—", "–") and not self.is_common_word(token.norm)
+        if after[:1] in (":", "—", "–") or TOPIC_THEN_COMMENT.match(after):
+            return town or not self.is_common_word(token.norm)
+        return False
 
     def after_unaccented_a(self, index: int) -> bool:
         """The word before is « a » written without its accent (« à » folds to « a » too)."""
@@ -1095,7 +1137,7 @@ def _departement_number(norms: Sequence[str]) -> tuple[str, ...] | None:
         return (str(value),)
     if 1 <= value <= 95 and len(text) <= 2:
         return (f"{value:02d}",)
-    return ("",) if value else None
+    return ("",) if value or len(text) == 2 else None  # « 96 », « 00 »: no such département
 
 
 def _unknown_hit(reason: str) -> _Hit:

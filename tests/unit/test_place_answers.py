@@ -105,3 +105,29 @@ def test_store_down_gives_the_annuaire_link(monkeypatch: pytest.MonkeyPatch):
     ):
         assert reply.message == pa.STORE_DOWN
     clear_resolver_cache()
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("et dans le 96 ?", "« 96 » n'est pas un numéro de département"),
+        ("département 00, contact ?", "« 00 » n'est pas un numéro de département"),
+        (
+            "Qui contacter pour le département de la Haute-Armorique ?",
+            "Je ne connais pas de département « Haute-Armorique » : ce n'est pas l'un des 101 "
+            "départements",
+        ),
+    ],
+)
+def test_a_departement_that_does_not_exist_is_said_so_even_when_one_is_known(text: str, said: str):
+    """The NLU passes what it read as a place (rasa_ext/places.py); the département already
+    known must not answer for it (« et dans le 96 ? » after the Morbihan gave the Morbihan)."""
+    from bot.places.resolver import get_resolver
+
+    _, spans = get_resolver().scan_text(text)
+    mention = " | ".join(text[span.start : span.end] for span in spans)
+    for reply in (
+        pa.contact_reply("", mention, "56"),
+        pa.territory_status_reply("", mention, "56"),
+    ):
+        assert said in reply.message and reply.code is None

@@ -383,6 +383,8 @@ def test_latency_smoke(resolver: PlaceResolver) -> None:
         ("Tulle — qui contacter pour l'AMI ?", ["19"]),
         ("Ygrande fait-elle partie d'un territoire SPIE ?", ["03"]),
         ("Bourganeuf est-il déjà retenu ?", ["23"]),
+        ("Bourganeuf c'est déjà dans le SPIE ?", ["23"]),  # the topic, then « c'est »
+        ("Tulle, c'est quel département ?", ["19"]),
     ],
 )
 def test_a_commune_heading_the_message_is_a_place(
@@ -414,3 +416,45 @@ def test_ordinary_words_after_the_verb_a_are_not_small_communes(
     word after it is not meant (the pipeline passes spaCy's vocabulary as `is_common_word`)."""
     result = resolver.find_in_text(sentence, lambda word: word in ORDINARY)
     assert codes(result) == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Tulle — qui contacter ?", ["19"]),  # a town named like a fabric heads the message
+        ("Objet — demande de contact", []),  # an ordinary word does not
+        ("Tulle", ["19"]),  # written as a name: the commune, though also a word
+        ("Tulle plus précisément", ["19"]),  # a place given again, more exactly
+        ("Bonne", ["74"]),  # 3,000 people: a name when written with a capital
+        ("Aucun", []),  # 250 people: the word is likelier
+        ("aucun", []),
+    ],
+)
+def test_a_name_written_with_a_capital_heads_or_makes_the_message(
+    resolver: PlaceResolver, sentence: str, expected: list[str]
+) -> None:
+    common = {"tulle", "objet", "bonne", "aucun", "plus", "precisement", "demande"}
+    assert codes(resolver.find_in_text(sentence, common.__contains__)) == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "reason", "span"),
+    [
+        ("et dans le 96 ?", "unknown_number", "96"),
+        ("département 00, contact ?", "unknown_number", "00"),
+        (
+            "le département de la Haute-Armorique",
+            "unknown_departement",
+            "département de la Haute-Armorique",
+        ),
+        ("on a 0 euro", "no_place", None),  # a zero is no département number
+        ("le directeur du département Insertion", "no_place", None),  # no « de »: a service
+    ],
+)
+def test_a_departement_that_does_not_exist_is_read_as_a_place(
+    resolver: PlaceResolver, sentence: str, reason: str, span: str | None
+) -> None:
+    """Read as a place (so the reply says it is none), never as another département."""
+    result, spans = resolver.scan_text(sentence)
+    assert (result.kind, result.reason) == ("unknown", reason)
+    assert [sentence[s.start : s.end] for s in spans] == ([span] if span else [])
