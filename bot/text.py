@@ -48,9 +48,17 @@ _CODE_WORDS = re.compile(
 )
 
 
+# A link or an address alone, a lone letter (« k »): nothing to classify either.
+_ONLY_LINK = re.compile(r"^\s*(?:(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.]+)\s*$", re.I)
+_LONE_LETTER = re.compile(r"^\W*[^\W\d_]\W*$")
+
+
 def is_noise(text: str) -> bool:
-    """No words at all (emoji, punctuation) or code: not a question to classify."""
+    """No words at all (emoji, punctuation), code, a link alone or a lone letter: not a
+    question to classify."""
     if not any(char.isalnum() for char in text):
+        return True
+    if _ONLY_LINK.match(text) or _LONE_LETTER.match(text):
         return True
     symbols = sum(char in _CODE_CHARACTERS for char in text)
     return symbols >= max(3, _CODE_SHARE * len(text)) or bool(_CODE_WORDS.search(text))

@@ -36,6 +36,17 @@ _ASKING = re.compile(
     r"|quel|quels|quelle|quelles|ou|combien|pourquoi|savoir|voudrais|aimerais|souhaite|souhaiterais"
     r"|cherche|besoin|faut il|faut|dois je|doit on|y a t il|existe t il|c est quoi|qu est ce)\b"
 )
+# « Est-ce possible pour une structure… ? »: the question is about the sentence before it.
+_POINTS_BACK = re.compile(
+    r"^(?:est ce (?:possible|envisageable|faisable|autorise|permis|jouable)"
+    r"|c est (?:possible|envisageable|faisable|autorise|permis|jouable)"
+    r"|(?:cela|ceci|ca) (?:est il|est elle|serait il|est|serait) (?:possible|envisageable|faisable"
+    r"|autorise|permis))\b"
+)
+_ANNOUNCED = re.compile(
+    r"\b(?:ma|notre|une|la) (?:question|demande)(?: est| serait)?(?: donc| tres| assez)?"
+    r"(?: simple| la suivante| celle ci| courte| rapide)?\s*:"
+)
 _SIGNATURE_WORDS = 4
 MIN_FOCUS_WORDS = 3
 MIN_SELF_CONTAINED_WORDS = 5  # a question shorter than this keeps the sentence before it  # a last line of a few capitalised words is a name or a title
@@ -110,38 +121,78 @@ def _without_introduction(sentence: str) -> str:
 
 _REFUSAL = re.compile(r"\b(?:pas|plus|jamais|ni|aucun|aucune)\b")
 _ONLY = re.compile(r"\b(?:juste|simplement|seulement|uniquement|plutot)\b")
+# « …, je veux savoir ce que le projet doit contenir », « …, je voudrais faire le test »
+_WANT = re.compile(
+    r"^\s*(?:(?:je|on|nous) |j')(?:veux|veut|voulons|voudrais|voudrait|voudrions|cherche|cherchons"
+    r"|souhaite|souhaitons|souhaiterais|souhaiterait|demande|demandons|aimerais|aimerait|aimerions)\b"
+)
+# « …, seulement de ceux qui sont obligatoires »: the wanted part leans on the refused one.
+_BACK_REFERENCE = re.compile(r"\b(?:ceux|celles|celui|celle)\b")
 _CLAUSE_BREAK = re.compile(r"[,;:]|\bmais\b")
 
 
 def _without_refusal(sentence: str) -> str:
     """« pas besoin de contact, juste la date » → « juste la date »: what the person does not
-    want names a subject too (the contact, the test), and must not decide the answer."""
+    want names a subject too (the contact, the test), and must not decide the answer. The whole
+    sentence stays when the wanted part only points back (« pas les facultatifs, seulement ceux
+    qui sont obligatoires »)."""
     key = fold(sentence)
     if len(key) != len(sentence):  # fold keeps the length of plain Latin text only
         return sentence
     for match in _CLAUSE_BREAK.finditer(key):
         head, tail = key[: match.start()], key[match.end() :]
-        if _REFUSAL.search(head) and _ONLY.search(tail):
+        wanted = _ONLY.search(tail) or _WANT.match(tail)
+        if _REFUSAL.search(head) and wanted and not _BACK_REFERENCE.search(tail):
             return sentence[match.end() :].strip()
     return sentence
+
+
+def _announced_question(text: str) -> str:
+    """« …, et du coup ma question est simple : qui est obligatoire ? » → what follows the
+    announcement (a long story before it must not decide the subject); else `text`."""
+    key = fold(text)
+    if len(key) != len(text):
+        return text
+    announcements = list(_ANNOUNCED.finditer(key))
+    if not announcements:
+        return text
+    question = text[announcements[-1].end() :].strip()  # the last one introduces the question
+    return question or text
+
+
+def _closing_thanks(text: str, end: int | None) -> Focus | None:
+    """« Bonjour, merci pour ces éléments très clairs. Cordialement, Marion »: a greeting, thanks
+    and a signature only; the thanks is the message (read with the greeting, it was unclear)."""
+    if end is None:
+        return None
+    closing = sentences(text[end:])[:1]
+    if closing and _key(closing[0][1]).startswith("merci") and closing[0][1] != text.strip():
+        return Focus(closing[0][1])
+    return None
 
 
 def focus(text: str) -> Focus | None:
     """The question part of `text`, or None when the whole message is the question."""
     end = signature_start(text)
     kept: list[str] = []
-    for _, sentence in sentences(text[:end] if end is not None else text):
+    body = _announced_question(text[:end] if end is not None else text)
+    for _, sentence in sentences(body):
         sentence = _without_refusal(_without_introduction(_without_greeting(sentence)))
         if sentence.strip(" ,;:-"):
             kept.append(sentence)
     if not kept:
-        return None
+        return _closing_thanks(text, end)
     questions = [sentence for sentence in kept if _is_question(sentence)]
     if questions:
         # The question decides; a very short one (« Comment faire ? ») keeps the sentence before.
         first = kept.index(questions[0])
-        short = len(questions[0].split()) < MIN_SELF_CONTAINED_WORDS and first > 0
-        focused = " ".join(kept[first - 1 : first + 1]) if short else questions[0]
+        leans_back = (
+            len(questions[0].split()) < MIN_SELF_CONTAINED_WORDS
+            or _POINTS_BACK.match(_key(questions[0])) is not None
+        )
+        focused = (
+            " ".join(kept[first - 1 : first + 1]) if leans_back and first > 0 else questions[0]
+        )
         others = tuple(q for q in questions[1:] if "?" in q)
     else:
         focused, others = " ".join(kept), ()

@@ -92,10 +92,14 @@ def test_figures_are_unclear_unless_they_are_a_place(nlp, classifier):
         '{"question": ""}',
         "undefined",
         "rm -rf /",
+        "https://www.example.org/page",  # a link alone was « I only answer in French »
+        "k",  # a lone letter was an answer about Pôle emploi
+        "x !",
     ],
 )
 def test_no_words_or_code_is_unclear(nlp, classifier, text):
-    """Emoji, punctuation and code got a confident guess (« 🙂 » → « Au revoir »)."""
+    """Emoji, punctuation, code, a link or a letter alone got a confident guess (« 🙂 » →
+    « Au revoir »)."""
     assert predicted(classifier, message(nlp, text)) == "nlu_fallback"
 
 

@@ -47,6 +47,28 @@ def get_resolver() -> PlaceResolver:
             "Je n'ai plus envie de faire le quiz ; dites-moi plutôt quand ça ferme",
             "dites-moi plutôt quand ça ferme",
         ),
+        ("On ne veut pas de numéro, on voudrait les dates", "on voudrait les dates"),
+        (
+            "Je ne demande pas qui appeler : j'aimerais savoir si l'Ain est retenu",
+            "j'aimerais savoir si l'Ain est retenu",
+        ),
+        # A question that points back keeps the sentence it points to.
+        (
+            "Bonjour,\nNotre CCAS voudrait porter le projet. Est-ce envisageable sans le "
+            "département ?\nMerci",
+            "Notre CCAS voudrait porter le projet. Est-ce envisageable sans le département ?",
+        ),
+        # Greeting, thanks and signature: the thanks.
+        (
+            "Bonjour,\n\nMerci pour toutes ces précisions, c'est très utile.\n\nBien à vous,\nPaul",
+            "Merci pour toutes ces précisions, c'est très utile.",
+        ),
+        # An announced question after a long story: what follows the announcement.
+        (
+            "Je reprends le dossier d'une collègue partie, le comité s'est réuni deux fois, on "
+            "hésite encore, bref ma question est la suivante : faut-il la CAF ?",
+            "faut-il la CAF ?",
+        ),
     ],
 )
 def test_focus_keeps_the_question(message: str, question: str):
@@ -63,6 +85,8 @@ def test_focus_keeps_the_question(message: str, question: str):
         "salut ça va",
         "je suis à Ygrande",
         "Nous ne sommes pas une association, mais une entreprise d'insertion : on peut en être ?",
+        # the wanted part points back to the refused one: the whole sentence says what is asked
+        "Je ne veux pas les dates de dépôt, seulement celles de la sélection",
     ],
 )
 def test_short_messages_are_read_whole(message: str):
