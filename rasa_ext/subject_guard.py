@@ -79,6 +79,8 @@ class SubjectGuard(GraphComponent, IntentClassifier):
             # Answers known to be chosen on a misleading word (« quand même » read as a date).
             "second_look_intents": ["ask_dates", NOT_IN_SOURCES],
             "faq_confidence": 0.5,
+            # A remark on the assistant, not about the AMI (bot/data/subjects.yml: complaints).
+            "complaint_intent": "help",
         }
 
     def __init__(self, config: dict[str, Any]) -> None:
@@ -109,6 +111,9 @@ class SubjectGuard(GraphComponent, IntentClassifier):
         if not text or text.startswith("/"):
             return
         subjects = load_subjects()
+        if subjects.is_complaint(text):
+            override_intent(message, self.config["complaint_intent"])
+            return
         if intent in self.config["decisive_only_intents"]:
             if not self._take_strong_subject(message, text, intent):
                 if not self._take_decisive_answer(message, text):

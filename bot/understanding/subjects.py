@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import Literal
 
 import yaml
 
@@ -42,6 +43,7 @@ class Subjects:
     decisive: dict[str, tuple[str, ...]]  # answer key → words that settle the question
     decisive_keeps: dict[str, tuple[str, ...]]  # answer key → answers that also answer it
     decisive_wins: dict[str, tuple[str, ...]]  # answer key → answers whose decisive words it beats
+    complaints: tuple[str, ...] = ()  # cues of a remark on the assistant itself (« t'es nul »)
 
     def place_question(self, text: str) -> str | None:
         """The place intent (SPIE status, contact) a message naming a place asks, if any."""
@@ -53,13 +55,23 @@ class Subjects:
     def in_domain(self, text: str) -> bool:
         return _any_cue(self.domain, words_of(text))
 
+    def is_complaint(self, text: str) -> bool:
+        """A remark on the assistant (« t'es vraiment nul comme bot »), not a question on the
+        AMI: it gets what the assistant can do, not a guess. A question (« t'es un robot débile
+        ou il y a quelqu'un ? ») is left to the classifiers."""
+        return (
+            "?" not in text
+            and _any_cue(self.complaints, words_of(text))
+            and not self.in_domain(text)
+        )
+
     def unanswered_subject(self, text: str, answer_key: str | None) -> Subject | None:
         """The unanswered subject `text` is about, unless it also shows `answer_key`'s subject."""
         strong = self.strong_subject(text)
         if strong is not None:
             return strong
         words = words_of(text)
-        subject = next((s for s in self.unanswered if _any_cue(s.cues, words)), None)
+        subject = _most_specific(self.unanswered, "cues", words)
         if subject is None:
             return None
         if answer_key and _any_cue(self.answered.get(answer_key, ()), words):
@@ -68,8 +80,7 @@ class Subjects:
 
     def strong_subject(self, text: str) -> Subject | None:
         """The unanswered subject whose strong words the message shows, if any."""
-        words = words_of(text)
-        return next((s for s in self.unanswered if _any_cue(s.strong, words)), None)
+        return _most_specific(self.unanswered, "strong", words_of(text))
 
     def shows(self, answer_key: str, text: str) -> bool:
         """Whether `text` shows a cue of the answer `answer_key`, its decisive words included
@@ -145,6 +156,26 @@ def _any_cue(cues: tuple[str, ...], words: list[str]) -> bool:
     return bool(cues) and _cues_pattern(cues).search(" ".join(words)) is not None
 
 
+def _longest_cue(cues: tuple[str, ...], words: list[str]) -> int:
+    """The length of the longest of `cues` the words show (0: none). Each cue is matched on its
+    own: one alternation stops at the first cue that matches at a place, not the longest."""
+    joined = " ".join(words)
+    found = (_cues_pattern((cue,)).search(joined) for cue in cues)
+    return max((len(match.group()) for match in found if match), default=0)
+
+
+def _most_specific(
+    subjects: tuple[Subject, ...], field: Literal["cues", "strong"], words: list[str]
+) -> Subject | None:
+    """The subject whose `field` cues the words show, the longest cue shown deciding between
+    several: « recevrons-nous un accusé de réception ? » shows money's « recevr » and
+    after_submission's « accusé de réception », which says more. File order breaks a tie."""
+    shown = [s for s in subjects if _any_cue(getattr(s, field), words)]
+    if len(shown) <= 1:
+        return shown[0] if shown else None
+    return max(shown, key=lambda s: _longest_cue(getattr(s, field), words))
+
+
 @lru_cache(maxsize=4)
 def load_subjects(path: Path = SUBJECTS_FILE) -> Subjects:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -167,4 +198,7 @@ def load_subjects(path: Path = SUBJECTS_FILE) -> Subjects:
     decisive = {key: tuple(fold(str(c)) for c in cues) for key, cues in raw["decisive"].items()}
     keeps = {key: tuple(values) for key, values in (raw.get("decisive_keeps") or {}).items()}
     wins = {key: tuple(values) for key, values in (raw.get("decisive_wins") or {}).items()}
-    return Subjects(answered, unanswered, domain, place_questions, decisive, keeps, wins)
+    complaints = tuple(fold(str(cue)) for cue in raw.get("complaints") or ())
+    return Subjects(
+        answered, unanswered, domain, place_questions, decisive, keeps, wins, complaints
+    )

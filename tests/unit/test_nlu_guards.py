@@ -66,6 +66,15 @@ def entity(message: Message, name: str) -> str | None:
             "reapplying",
         ),
         ("pourquoi le projet du département voisin a-t-il été rejeté ?", "faq", "selection"),
+        # « recevr » (money) and « accusé de réception »: the longer cue says more.
+        ("va-t-on recevoir un accusé de réception par mail ?", "faq", "after_submission"),
+        (
+            "faut-il envoyer un rapport d'activité chaque année, et quand ?",
+            "ask_dates",
+            "reporting",
+        ),
+        ("notre projet doit-il prévoir un volet logement ?", "faq", "project_themes"),
+        ("le SPIE existe encore après la réforme France Travail ?", "faq", "after_2023"),
     ],
 )
 def test_unanswered_subjects_overrule_the_classifiers(text: str, chosen: str, subject: str):
@@ -118,6 +127,16 @@ def test_a_place_does_not_make_an_unclear_or_unanswered_question_a_place(text: s
             "faq",
             "ask_territory_status",
         ),
+        # Whom to contact is asked for the place of the introduction too.
+        ("Mairie de Quimperlé. À qui s'adresser pour le SPIE ?", "faq", "ask_contact"),
+        (
+            "On est une asso à Quimperlé, vers qui se tourner pour le dossier ?",
+            "faq",
+            "ask_contact",
+        ),
+        # … not whether a territory is retained (« combien de territoires retenus ? »).
+        ("Je suis à Quimperlé. Combien de territoires ont été retenus ?", "faq", "faq"),
+        ("Quimperlé est-il déjà couvert par le SPIE ?", "faq", "ask_territory_status"),
     ],
 )
 def test_what_a_named_place_decides(text: str, chosen: str, intent: str):
@@ -136,3 +155,23 @@ def test_what_a_named_place_decides(text: str, chosen: str, intent: str):
 )
 def test_a_follow_up_is_the_self_test_only_in_its_own_words(text: str, intent: str):
     assert intent_of(guarded(text, "check_eligibility")) == intent
+
+
+@pytest.mark.parametrize(
+    "text", ["t'es vraiment nul comme bot", "tu sers à rien", "vous êtes inutile, robot"]
+)
+def test_a_remark_on_the_assistant_gets_what_it_can_do(text: str):
+    assert intent_of(guarded(text, "bot_challenge")) == "help"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "le projet est nul si le département refuse ?",
+        "je ne comprends rien à l'AMI",
+        "Pourriez-vous me donner les horaires de la mairie",  # « pourri… » is no remark
+        "t'es un robot débile ou il y a quelqu'un ?",  # a question to the bot
+    ],
+)
+def test_a_question_on_the_ami_is_no_remark_on_the_assistant(text: str):
+    assert intent_of(guarded(text, "faq")) != "help"

@@ -170,3 +170,17 @@ def test_compiled_cues_match_as_the_rule_says():
         if _any_cue(cues, words) != any(reference_cue_matches(cue, words) for cue in cues)
     ]
     assert differing == [] and whole_lists == []
+
+
+@pytest.mark.parametrize(
+    ("text", "subject"),
+    [
+        # money's « recevr » and after_submission's « accusé de réception »: the longer says more
+        ("recevrons-nous un accusé de réception après l'envoi ?", "after_submission"),
+        ("allons-nous recevoir un accusé de réception ?", "after_submission"),
+        ("combien allons-nous recevoir ?", "money"),
+    ],
+)
+def test_the_longest_strong_cue_names_the_subject(text: str, subject: str):
+    found = SUBJECTS.strong_subject(standard_spelling(text))
+    assert found is not None and found.key == subject
