@@ -73,7 +73,8 @@ class SubjectGuard(GraphComponent, IntentClassifier):
             # Intents a follow-up gets only when it shows their own words, else unclear: « la
             # CAF, on peut l'intégrer aussi ? » after the partners is not a request for the
             # self-test (the unclear path gives the answer it follows).
-            "follow_up_own_words_intents": ["check_eligibility"],
+            # « et la sélection ? » after the deadline is no greeting either.
+            "follow_up_own_words_intents": ["check_eligibility", "greet"],
             # A runner-up replaces an answer whose words are absent only with this confidence.
             "runner_up_confidence": 0.2,
             # Answers known to be chosen on a misleading word (« quand même » read as a date).

@@ -9,7 +9,7 @@ the chosen answer's own subject: the assistant then says so honestly instead.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Literal
@@ -44,6 +44,7 @@ class Subjects:
     decisive_keeps: dict[str, tuple[str, ...]]  # answer key → answers that also answer it
     decisive_wins: dict[str, tuple[str, ...]]  # answer key → answers whose decisive words it beats
     complaints: tuple[str, ...] = ()  # cues of a remark on the assistant itself (« t'es nul »)
+    own_words: dict[str, tuple[str, ...]] = field(default_factory=dict)  # intent → its words
 
     def place_question(self, text: str) -> str | None:
         """The place intent (SPIE status, contact) a message naming a place asks, if any."""
@@ -85,7 +86,11 @@ class Subjects:
     def shows(self, answer_key: str, text: str) -> bool:
         """Whether `text` shows a cue of the answer `answer_key`, its decisive words included
         (« peut-on encore candidater ? » is about the dates, though « candidater » is not)."""
-        cues = self.answered.get(answer_key, ()) + self.decisive.get(answer_key, ())
+        cues = (
+            self.answered.get(answer_key, ())
+            + self.decisive.get(answer_key, ())
+            + self.own_words.get(answer_key, ())
+        )
         return _any_cue(cues, words_of(text))
 
     def answer_from_cues(self, text: str) -> str | None:
@@ -199,6 +204,9 @@ def load_subjects(path: Path = SUBJECTS_FILE) -> Subjects:
     keeps = {key: tuple(values) for key, values in (raw.get("decisive_keeps") or {}).items()}
     wins = {key: tuple(values) for key, values in (raw.get("decisive_wins") or {}).items()}
     complaints = tuple(fold(str(cue)) for cue in raw.get("complaints") or ())
+    own_words = {
+        key: tuple(fold(str(c)) for c in cues) for key, cues in (raw.get("own_words") or {}).items()
+    }
     return Subjects(
-        answered, unanswered, domain, place_questions, decisive, keeps, wins, complaints
+        answered, unanswered, domain, place_questions, decisive, keeps, wins, complaints, own_words
     )

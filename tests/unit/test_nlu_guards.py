@@ -75,6 +75,8 @@ def entity(message: Message, name: str) -> str | None:
         ),
         ("notre projet doit-il prévoir un volet logement ?", "faq", "project_themes"),
         ("le SPIE existe encore après la réforme France Travail ?", "faq", "after_2023"),
+        # « personnel » is not « une personne »: no question about the bot
+        ("les frais de personnel sont-ils financés ?", "bot_challenge", "money"),
     ],
 )
 def test_unanswered_subjects_overrule_the_classifiers(text: str, chosen: str, subject: str):
@@ -137,6 +139,7 @@ def test_a_place_does_not_make_an_unclear_or_unanswered_question_a_place(text: s
         # … not whether a territory is retained (« combien de territoires retenus ? »).
         ("Je suis à Quimperlé. Combien de territoires ont été retenus ?", "faq", "faq"),
         ("Quimperlé est-il déjà couvert par le SPIE ?", "faq", "ask_territory_status"),
+        ("Est-ce que le Finistère expérimente déjà le SPIE ?", "faq", "ask_territory_status"),
     ],
 )
 def test_what_a_named_place_decides(text: str, chosen: str, intent: str):
@@ -175,3 +178,14 @@ def test_a_remark_on_the_assistant_gets_what_it_can_do(text: str):
 )
 def test_a_question_on_the_ami_is_no_remark_on_the_assistant(text: str):
     assert intent_of(guarded(text, "faq")) != "help"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("et les CCAS, ils en sont ?", "nlu_fallback"),  # the unclear path reads its words
+        ("et bonjour à vous aussi", "greet"),
+    ],
+)
+def test_a_follow_up_is_a_greeting_only_in_its_own_words(text: str, intent: str):
+    assert intent_of(guarded(text, "greet")) == intent
