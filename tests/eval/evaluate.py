@@ -42,6 +42,7 @@ FRESH_FILES = (
     "fresh/batch3.yml",
     "fresh/batch4.yml",
     "fresh/batch5.yml",
+    "fresh/batch6.yml",
 )
 MIN_OVERALL = 0.95
 MIN_CATEGORY = 0.90

@@ -115,6 +115,25 @@ def test_unknown_place_gets_a_second_chance(assistant: Assistant):
     assert "Allier" in texts(assistant.say(sender, "03"))
 
 
+def test_a_departement_that_does_not_exist_is_said_so(assistant: Assistant):
+    """The département already known does not answer for one that does not exist."""
+    sender = new_sender()
+    assert "Cantal" in texts(assistant.say(sender, "qui contacter dans le Cantal ?"))
+    answer = texts(assistant.say(sender, "et dans le 97 ?"))
+    assert "« 97 » n'est pas un numéro de département" in answer and "Cantal" not in answer
+    answer = texts(
+        assistant.say(new_sender(), "qui contacter pour le département de la Syldavie ?")
+    )
+    assert "Je ne connais pas de département « Syldavie »" in answer
+
+
+def test_whom_to_contact_is_asked_for_the_place_of_the_introduction(assistant: Assistant):
+    answer = texts(
+        assistant.say(new_sender(), "Mairie d'Ygrande. Vers qui se tourner pour l'AMI ?")
+    )
+    assert "Allier (03)" in answer and "lannuaire.service-public.gouv.fr" in answer
+
+
 def test_known_departement_is_not_asked_again(assistant: Assistant):
     sender = new_sender()
     assistant.say(sender, "qui contacter dans le Cantal ?")
