@@ -17,6 +17,7 @@ from bot.eligibility import rules as eligibility
 from bot.eligibility.rules import DONT_KNOW
 from bot.knowledge.facts import today
 from bot.places import answers as place_answers
+from bot.understanding.subjects import load_subjects
 
 FORM = "eligibility_form"
 CHOICE = "choice"
@@ -57,6 +58,15 @@ class ValidateEligibilityForm(FormValidationAction):
             failures = 0
         return {slot: None, "form_retries": float(failures)}
 
+    def _go_on(
+        self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        """« oui, lance le questionnaire » while the test runs is no failed answer: the test is
+        introduced again if nothing was answered yet, then the question is asked again."""
+        if not any(answers_of(tracker).values()):
+            dispatcher.utter_message(response="utter_eligibility_start")
+        return {slot: None}
+
     def _accept(self, slot: str, value: Any) -> dict[str, Any]:
         return {slot: value, "form_retries": 0.0}
 
@@ -66,6 +76,8 @@ class ValidateEligibilityForm(FormValidationAction):
         """One validator for every question: a clicked choice, else the text, read by its kind."""
         question = eligibility.load_rules().question(slot)
         answer = eligibility.interpret(question, free_text(value), button_choice(tracker))
+        if answer is None and asks_for_the_test(free_text(value)):
+            return self._go_on(slot, dispatcher, tracker)
         if answer is None or answer == DONT_KNOW:
             return self._reject(slot, dispatcher, tracker, dont_know=answer == DONT_KNOW)
         if question.kind == "structure":
@@ -104,6 +116,11 @@ def _validator(slot: str) -> Callable[..., Awaitable[dict[str, Any]]]:
 for _question in eligibility.load_rules().questions:
     if _question.kind != "place":
         setattr(ValidateEligibilityForm, f"validate_{_question.slot}", _validator(_question.slot))
+
+
+def asks_for_the_test(text: str) -> bool:
+    """The message speaks of the self-test itself (« test », « questionnaire »…)."""
+    return bool(text) and load_subjects().shows("check_eligibility", text)
 
 
 def free_text(value: Any) -> str:

@@ -118,6 +118,13 @@ def validate(slot: str, text: str, entities: list[dict[str, Any]] | None = None)
     return result, dispatcher
 
 
+@pytest.mark.parametrize("text", ["oui lance le questionnaire", "ok pour le test, on y va"])
+def test_asking_for_the_test_while_it_runs_is_no_failed_answer(text: str):
+    result, dispatcher = validate("structure_type", text)
+    assert result == {"structure_type": None}  # no failure counted
+    assert [m.get("response") for m in dispatcher.messages] == ["utter_eligibility_start"]
+
+
 def test_a_clicked_structure_is_taken_and_echoed():
     result, dispatcher = validate(
         "structure_type",
