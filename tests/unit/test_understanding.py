@@ -58,6 +58,11 @@ def get_resolver() -> PlaceResolver:
             "département ?\nMerci",
             "Notre CCAS voudrait porter le projet. Est-ce envisageable sans le département ?",
         ),
+        # The dots of an address end no sentence.
+        (
+            "Bonjour, j'ai écrit à contact@exemple.gouv.fr sans réponse. Qui d'autre joindre ?",
+            "j'ai écrit à contact@exemple.gouv.fr sans réponse. Qui d'autre joindre ?",
+        ),
         # Greeting, thanks and signature: the thanks.
         (
             "Bonjour,\n\nMerci pour toutes ces précisions, c'est très utile.\n\nBien à vous,\nPaul",
@@ -85,6 +90,7 @@ def test_focus_keeps_the_question(message: str, question: str):
         "salut ça va",
         "je suis à Ygrande",
         "Nous ne sommes pas une association, mais une entreprise d'insertion : on peut en être ?",
+        "https://auvergne-rhone-alpes.dreets.gouv.fr/",  # one link, not four sentences
         # the wanted part points back to the refused one: the whole sentence says what is asked
         "Je ne veux pas les dates de dépôt, seulement celles de la sélection",
     ],
