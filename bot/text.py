@@ -48,8 +48,12 @@ _CODE_WORDS = re.compile(
 )
 
 
+# A web or an e-mail address: never a place (bot/places/resolver.py), never split into sentences
+# at its dots (bot/understanding/message_focus.py), nothing to classify when alone.
+LINK = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?:https?://|www\.)\S+"
+LINK_PATTERN = re.compile(LINK, re.IGNORECASE)
 # A link or an address alone, a lone letter (« k »): nothing to classify either.
-_ONLY_LINK = re.compile(r"^\s*(?:(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.]+)\s*$", re.I)
+_ONLY_LINK = re.compile(rf"^\s*(?:{LINK})\s*$", re.IGNORECASE)
 _LONE_LETTER = re.compile(r"^\W*[^\W\d_]\W*$")
 
 

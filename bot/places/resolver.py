@@ -36,7 +36,7 @@ from rapidfuzz.distance import OSA
 
 from bot import DATA_DIR
 from bot.places.store import CommuneRow, PlaceData, Store
-from bot.text import fold
+from bot.text import LINK, fold
 
 OUTSIDE_FILE = DATA_DIR / "geo" / "outside.yml"
 T = TypeVar("T")
@@ -169,7 +169,7 @@ INVERTED_VERB = re.compile(r"[^\W\d_]+-(?:t-)?(?:il|elle|ils|elles)\b")
 # « le département de la Haute-Armorique »: capitalised words given as a département's name.
 UNKNOWN_DEPARTEMENT_NAME = re.compile(
     r"\bd[ée]partement (?:de la |de l['’]|du |des |de |d['’])"
-    r"(?P<name>[A-ZÉÈÊÎÔ][^\W\d_]+(?:[- ](?:et|sur|de|du|la|[A-ZÉÈÊÎÔ][^\W\d_]+))*)"
+    r"(?P<name>[A-ZÉÈÊÎÔ][^\W\d_]+(?:[- ](?:(?:et|sur|de|du|la)[- ])?[A-ZÉÈÊÎÔ][^\W\d_]+)*)"
 )
 # « Riom c'est déjà dans le SPIE ? », « Tulle, c'est quel département ? »: the topic, then « c'est ».
 TOPIC_THEN_COMMENT = re.compile(r",?\s*(?:c['’]\s?est|c est|ce sont)\b", re.IGNORECASE)
@@ -265,9 +265,8 @@ MIN_FUZZY2_LETTERS = 10  # two edits only for long names
 # Provence, "11/10/2021" not the Aude, "marie@cd03.fr" not a commune Marie. They are blanked out
 # (same length, so the offsets of the rest are kept) before a sentence is scanned.
 NOT_PLACES = re.compile(
-    r"""
-      [\w.+-]+@[\w-]+(?:\.[\w-]+)+                          # e-mail address
-    | (?:https?://|www\.)\S+                                 # URL
+    LINK  # e-mail address or URL (bot/text.py)
+    + r"""
     | \b[\w-]+(?:\.[\w-]+)*\.(?:fr|com|org|net|eu|gouv)\b\S*  # bare domain name
     | (?:\+|\b00)\d{2,3}[\s.-]?\(?0?\)?\d(?:[\s.-]?\d{2}){4}\b  # international phone number
     | \b0\d(?:[\s.-]?\d{2}){4}\b                            # French phone number

@@ -12,11 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.text import fold
+from bot.text import LINK_PATTERN, fold
 
 # Sentences end at . ! ? … or a line break; "?" stays with its sentence.
 _SENTENCE = re.compile(r"[^.!?…\n]+[.!?…]*", re.UNICODE)
-_LINK = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.-]+", re.IGNORECASE)
 _GREETING = re.compile(
     r"^(?:(?:bonjour|bonsoir|hello|salut|coucou|bjr|slt|cher|chere|chers|madame|monsieur|mesdames"
     r"|messieurs|mme|mr|m|a tous|a toutes|a vous|tout le monde)\b[\s,;:!.-]*)+"
@@ -62,7 +61,7 @@ class Focus:
 def sentences(text: str) -> list[tuple[int, str]]:
     """The sentences of `text` with their start offsets. The dots of a web or e-mail address
     end no sentence (« https://www.x.gouv.fr/ » is one piece, not four)."""
-    shielded = _LINK.sub(lambda link: "_" * len(link.group()), text)
+    shielded = LINK_PATTERN.sub(lambda link: "_" * len(link.group()), text)
     found = []
     for match in _SENTENCE.finditer(shielded):
         sentence = text[match.start() : match.end()]

@@ -447,6 +447,11 @@ def test_a_name_written_with_a_capital_heads_or_makes_the_message(
             "unknown_departement",
             "département de la Haute-Armorique",
         ),
+        (
+            "le département de la Syldavie et je voudrais un contact",
+            "unknown_departement",
+            "département de la Syldavie",  # « et » joins names, not the rest of the sentence
+        ),
         ("on a 0 euro", "no_place", None),  # a zero is no département number
         ("le directeur du département Insertion", "no_place", None),  # no « de »: a service
     ],
