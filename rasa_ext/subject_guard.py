@@ -80,6 +80,9 @@ class SubjectGuard(GraphComponent, IntentClassifier):
             # Answers known to be chosen on a misleading word (« quand même » read as a date).
             "second_look_intents": ["ask_dates", NOT_IN_SOURCES],
             "faq_confidence": 0.5,
+            # Intents given only on their own words, whatever the context: stopping the self-test
+            # on a guess would lose its answers.
+            "explicit_intents": ["stop"],
             # A remark on the assistant, not about the AMI (bot/data/subjects.yml: complaints).
             "complaint_intent": "help",
         }
@@ -114,6 +117,9 @@ class SubjectGuard(GraphComponent, IntentClassifier):
         subjects = load_subjects()
         if subjects.is_complaint(text):
             override_intent(message, self.config["complaint_intent"])
+            return
+        if intent in self.config["explicit_intents"] and not subjects.shows(intent, text):
+            override_intent(message, DEFAULT_NLU_FALLBACK_INTENT_NAME)
             return
         if intent in self.config["decisive_only_intents"]:
             if not self._take_strong_subject(message, text, intent):

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import yaml
 
 from bot.staff.nlu_gate import evaluate, format_result, load_scores
 
@@ -40,3 +41,23 @@ def test_gate_fails_on_low_macro_f1(tmp_path):
     write_reports(tmp_path, {"a": 0.9, "b": 0.9})
     result = evaluate(*load_scores(tmp_path))
     assert not result.passed and "ÉCHEC" in format_result(result)
+
+
+def test_no_held_out_example_is_a_training_example():
+    """The gate measures what the model was not taught: no held-out example of four words or
+    more (normalised as the blind evaluation does) is in data/nlu/. « Corrèze » may be in both."""
+    from bot import PROJECT_DIR
+    from tests.eval.evaluate import normalised
+    from tests.unit.test_subjects import ANNOTATION
+
+    def examples(path) -> set[str]:
+        found = set()
+        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []:
+            for line in (block.get("examples") or "").splitlines():
+                text = ANNOTATION.sub(r"\1", line.strip().removeprefix("- ").strip())
+                found.add(normalised(text))
+        return found
+
+    training = set().union(*(examples(p) for p in (PROJECT_DIR / "data" / "nlu").glob("*.yml")))
+    held_out = examples(PROJECT_DIR / "tests" / "nlu_holdout.yml")
+    assert sorted(t for t in held_out & training if len(t.split()) >= 4) == []

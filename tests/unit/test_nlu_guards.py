@@ -189,3 +189,15 @@ def test_a_question_on_the_ami_is_no_remark_on_the_assistant(text: str):
 )
 def test_a_follow_up_is_a_greeting_only_in_its_own_words(text: str, intent: str):
     assert intent_of(guarded(text, "greet")) == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("euh, je ne sais plus trop", "nlu_fallback"),  # a reply, not a request to stop the test
+        ("on y réfléchit encore", "nlu_fallback"),
+        ("bon, on arrête ce questionnaire", "stop"),
+    ],
+)
+def test_the_test_is_stopped_only_on_words_that_say_so(text: str, intent: str):
+    assert intent_of(guarded(text, "stop")) == intent
