@@ -74,6 +74,13 @@ def turns(sender: str) -> Iterator[list]:
     ]
 
 
+@pytest.fixture(autouse=True)
+def no_retention_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read back what they wrote; the purge thread a store starts (tested in
+    test_privacy.py) could delete the old-dated test conversation in between (seen once in CI)."""
+    monkeypatch.setattr("rasa_ext.stores.start_retention_schedule", lambda db_url: None)
+
+
 def play(store: SQLTrackerStore, sender: str) -> list[list]:
     """Saves the conversation turn by turn as Rasa does (read, update, save); returns what each
     read gave back, as event dicts."""
