@@ -43,6 +43,7 @@ FRESH_FILES = (
     "fresh/batch4.yml",
     "fresh/batch5.yml",
     "fresh/batch6.yml",
+    "fresh/batch7.yml",
 )
 MIN_OVERALL = 0.95
 MIN_CATEGORY = 0.90

@@ -54,6 +54,7 @@ INDEPENDENT_COINCIDENCES = {
     "place-territory-status-001",
     "b4-sms-027",  # « tu sais repondre a quoi ? », written blind on 2026-12-07
     "b5-followup-021",  # « bonne soirée à vous », written blind on 2026-12-07
+    "b7-followup-014",  # « merci c'est très clair », written blind on 2026-12-07 (sixth session)
 }
 MIN_WORDS = 4  # « ok », « merci », « Allier » are everybody's words
 
