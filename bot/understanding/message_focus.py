@@ -20,6 +20,10 @@ _GREETING = re.compile(
     r"^(?:(?:bonjour|bonsoir|hello|salut|coucou|bjr|slt|cher|chere|chers|madame|monsieur|mesdames"
     r"|messieurs|mme|mr|m|a tous|a toutes|a vous|tout le monde)\b[\s,;:!.-]*)+"
 )
+_THANKS = re.compile(
+    r"^(?:merci|je (?:voulais|tenais a|tiens a|souhaitais) (?:juste |simplement |seulement )?"
+    r"(?:vous |te )?(?:dire merci|remercier)|un (?:grand|immense|enorme|gros) merci)"
+)
 _CLOSING = re.compile(
     r"^(?:bien )?(?:cordialement|cdlt|cdt|bien a vous|sinceres salutations|salutations|merci"
     r"|en vous remerciant|dans l attente|bonne journee|belle journee|bonne soiree|a bientot"
@@ -43,6 +47,17 @@ _POINTS_BACK = re.compile(
     r"|(?:cela|ceci|ca) (?:est il|est elle|serait il|est|serait) (?:possible|envisageable|faisable"
     r"|autorise|permis))\b"
 )
+# « Pouvez-vous me dire ce qu'il en est ? », « Est-ce la même structure ? », « à qui doit-on le
+# transmettre ? »: a question whose subject is in the sentences before it.
+_LEANS_ON_BEFORE = re.compile(
+    r"\b(?:de quoi il s agit|de quoi s agit il|ce qu il en est|qu en est il|ce que c est"
+    r"|(?:est ce|c est) (?:bien |vraiment )?(?:exact|vrai|juste|le cas)"
+    r"|(?:est ce|c est) (?:bien )?(?:la|le|les) memes?"
+    r"|(?:(?:on|je|nous|vous)(?: (?:dois|doit|devons|devez|peux|peut|pouvons|pouvez|vais|va"
+    r"|allons|allez))?|doit on|dois je|devons nous|peut on|puis je|faut il|faut) (?:le|la|les|l) "
+    r"(?:transmet|envoi|envoy|depos|adress|remet|rend|soumet)[a-z]*)\b"
+)
+LEAN_BACK_SENTENCES = 2  # how far back such a question looks for its subject
 _ANNOUNCED = re.compile(
     r"\b(?:ma|notre|une|la) (?:question|demande)(?: est| serait)?(?: donc| tres| assez)?"
     r"(?: simple| la suivante| celle ci| courte| rapide)?\s*:"
@@ -75,12 +90,14 @@ def _key(sentence: str) -> str:
     return " ".join(re.findall(r"[a-z0-9?]+", fold(sentence).replace("'", " ")))
 
 
-def _is_question(sentence: str) -> bool:
+def is_question(sentence: str) -> bool:
+    """A « ? » or a word that asks (« qui », « quand », « je voudrais savoir »)."""
     return "?" in sentence or bool(_ASKING.search(_key(sentence)))
 
 
 def _is_closing(sentence: str) -> bool:
-    return bool(_CLOSING.match(_key(sentence))) and not _is_question(sentence)
+    key = _key(sentence)
+    return bool(_CLOSING.match(key) or _THANKS.match(key)) and not is_question(sentence)
 
 
 def _is_name_line(sentence: str) -> bool:
@@ -94,8 +111,10 @@ def signature_start(text: str) -> int | None:
     A last line of a few capitalised words after other sentences is a signature too.
     """
     parts = sentences(text)
-    for start, sentence in parts:
-        if _is_closing(sentence):
+    for index, (start, sentence) in enumerate(parts):
+        # Thanks before a question (« Merci pour ces éléments. Où lire le texte ? ») open the
+        # message; a closing has no question after it.
+        if _is_closing(sentence) and not any("?" in later for _, later in parts[index + 1 :]):
             return start
     if len(parts) > 1 and "?" not in parts[-1][1] and _is_name_line(parts[-1][1]):
         return parts[-1][0]
@@ -116,9 +135,9 @@ def _without_introduction(sentence: str) -> str:
         return sentence
     for separator in (",", " et ", ";", ":"):
         head, found, tail = sentence.partition(separator)
-        if found and tail.strip() and _is_question(tail):
+        if found and tail.strip() and is_question(tail):
             return tail.strip()
-    return "" if not _is_question(sentence) else sentence
+    return "" if not is_question(sentence) else sentence
 
 
 _REFUSAL = re.compile(r"\b(?:pas|plus|jamais|ni|aucun|aucune)\b")
@@ -131,6 +150,13 @@ _WANT = re.compile(
 # « …, seulement de ceux qui sont obligatoires »: the wanted part leans on the refused one.
 _BACK_REFERENCE = re.compile(r"\b(?:ceux|celles|celui|celle)\b")
 _CLAUSE_BREAK = re.compile(r"[,;:]|\bmais\b")
+_BUT = re.compile(r"^[\s,;:]*mais\b")  # « pas X, mais Y »: Y is what is wanted
+# « Pas besoin de me redire qui peut candidater. Quels partenaires… ? »: a sentence that only
+# says what is not wanted asks nothing.
+_REFUSAL_SENTENCE = re.compile(
+    r"^(?:pas besoin|inutile de|pas la peine|je n ai pas besoin|je ne (?:veux|demande|cherche)"
+    r" pas|je ne vous demande pas|ne me (?:parlez|dites|redites|redonnez) pas)\b"
+)
 
 
 def _without_refusal(sentence: str) -> str:
@@ -143,7 +169,9 @@ def _without_refusal(sentence: str) -> str:
         return sentence
     for match in _CLAUSE_BREAK.finditer(key):
         head, tail = key[: match.start()], key[match.end() :]
-        wanted = _ONLY.search(tail) or _WANT.match(tail)
+        # « je ne veux pas savoir X, mais Y » (not « nous ne sommes pas X, mais Y »)
+        but_wanted = _BUT.match(key[match.start() :]) and _REFUSAL_SENTENCE.match(_key(head))
+        wanted = _ONLY.search(tail) or _WANT.match(tail) or but_wanted
         if _REFUSAL.search(head) and wanted and not _BACK_REFERENCE.search(tail):
             return sentence[match.end() :].strip()
     return sentence
@@ -168,8 +196,10 @@ def _closing_thanks(text: str, end: int | None) -> Focus | None:
     if end is None:
         return None
     closing = sentences(text[end:])[:1]
-    if closing and _key(closing[0][1]).startswith("merci") and closing[0][1] != text.strip():
-        return Focus(closing[0][1])
+    if closing and _THANKS.match(_key(closing[0][1])) and closing[0][1] != text.strip():
+        # « Je voulais vous dire merci : vos réponses sur le calendrier… »: the thanks, not what
+        # it thanks for.
+        return Focus(closing[0][1].split(":")[0].strip())
     return None
 
 
@@ -184,23 +214,26 @@ def focus(text: str) -> Focus | None:
             kept.append(sentence)
     if not kept:
         return _closing_thanks(text, end)
-    questions = [sentence for sentence in kept if _is_question(sentence)]
+    questions = [sentence for sentence in kept if is_question(sentence)]
+    asking = [q for q in questions if not _REFUSAL_SENTENCE.match(_key(q)) or "?" in q]
+    questions = asking or questions
     if questions:
-        # The question decides; a very short one (« Comment faire ? ») keeps the sentence before.
+        # The question decides; a very short one (« Comment faire ? ») keeps the sentence before,
+        # one whose subject is before it (« de quoi s'agit-il ? ») the two sentences before.
         first = kept.index(questions[0])
-        leans_back = (
-            len(questions[0].split()) < MIN_SELF_CONTAINED_WORDS
-            or _POINTS_BACK.match(_key(questions[0])) is not None
-        )
-        focused = (
-            " ".join(kept[first - 1 : first + 1]) if leans_back and first > 0 else questions[0]
-        )
+        key = _key(questions[0])
+        back = 0
+        if _LEANS_ON_BEFORE.search(key):
+            back = LEAN_BACK_SENTENCES
+        elif len(questions[0].split()) < MIN_SELF_CONTAINED_WORDS or _POINTS_BACK.match(key):
+            back = 1
+        focused = " ".join(kept[max(first - back, 0) : first + 1])
         others = tuple(q for q in questions[1:] if "?" in q)
     else:
         focused, others = " ".join(kept), ()
     if focused.strip() == text.strip():
         return None
-    if len(focused.split()) < MIN_FOCUS_WORDS and not _is_question(focused):
+    if len(focused.split()) < MIN_FOCUS_WORDS and not is_question(focused):
         return None  # « salut ça va » is small talk as a whole, not « ça va »
     return Focus(focused, others)
 

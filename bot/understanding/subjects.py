@@ -45,6 +45,8 @@ class Subjects:
     decisive_wins: dict[str, tuple[str, ...]]  # answer key → answers whose decisive words it beats
     complaints: tuple[str, ...] = ()  # cues of a remark on the assistant itself (« t'es nul »)
     own_words: dict[str, tuple[str, ...]] = field(default_factory=dict)  # intent → its words
+    # answer key → words that ask for it whatever the subject (whom to contact)
+    decisive_over_unanswered: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def place_question(self, text: str) -> str | None:
         """The place intent (SPIE status, contact) a message naming a place asks, if any."""
@@ -68,10 +70,12 @@ class Subjects:
 
     def unanswered_subject(self, text: str, answer_key: str | None) -> Subject | None:
         """The unanswered subject `text` is about, unless it also shows `answer_key`'s subject."""
+        if self._asks_over_unanswered(text):
+            return None
         strong = self.strong_subject(text)
         if strong is not None:
             return strong
-        words = words_of(text)
+        words = words_of(without_purpose(text))
         subject = _most_specific(self.unanswered, "cues", words)
         if subject is None:
             return None
@@ -79,9 +83,17 @@ class Subjects:
             return None
         return subject
 
+    def _asks_over_unanswered(self, text: str) -> bool:
+        """« Notre budget est de 33 000 €, je m'adresse à qui ? » asks whom to contact: that
+        answer holds whatever the subject, and the sources do say it."""
+        words = words_of(text)
+        return any(_any_cue(cues, words) for cues in self.decisive_over_unanswered.values())
+
     def strong_subject(self, text: str) -> Subject | None:
         """The unanswered subject whose strong words the message shows, if any."""
-        return _most_specific(self.unanswered, "strong", words_of(text))
+        if self._asks_over_unanswered(text):
+            return None
+        return _most_specific(self.unanswered, "strong", words_of(without_purpose(text)))
 
     def shows(self, answer_key: str, text: str) -> bool:
         """Whether `text` shows a cue of the answer `answer_key`, its decisive words included
@@ -106,7 +118,9 @@ class Subjects:
         (after `decisive_wins`), when `chosen` already answers it, or when the message is about an unanswered subject
         (« quand les fonds seront-ils versés ? »)."""
         words = words_of(text)
-        if any(_any_cue(subject.cues, words) for subject in self.unanswered):
+        asked = words_of(without_purpose(text))
+        unanswered = any(_any_cue(subject.cues, asked) for subject in self.unanswered)
+        if unanswered and not self._asks_over_unanswered(text):
             return None
         matching = [key for key, cues in self.decisive.items() if _any_cue(cues, words)]
         beaten = {key for winner in matching for key in self.decisive_wins.get(winner, ())}
@@ -120,6 +134,18 @@ class Subjects:
 
     def subject(self, key: str) -> Subject | None:
         return next((subject for subject in self.unanswered if subject.key == key), None)
+
+
+# « …, pour caler notre budget pluriannuel »: a closing clause that says why one asks, not what.
+_PURPOSE = re.compile(r",\s*(?:afin d|pour)\s*(?:pouvoir |bien |mieux )?[a-z]+(?:er|ir|re)\b[^?]*$")
+
+
+def without_purpose(text: str) -> str:
+    """`text` without a closing purpose clause (« quelle période de réalisation, pour caler notre
+    budget ? » asks for the period): the subjects the sources leave out are read in the question."""
+    folded = fold(text).replace("'", " ")
+    match = _PURPOSE.search(folded)
+    return folded[: match.start()] if match and match.start() > 0 else folded
 
 
 # Idioms whose words would be read as cues: « quand même » (anyway) is not « quand » (when).
@@ -208,5 +234,17 @@ def load_subjects(path: Path = SUBJECTS_FILE) -> Subjects:
         key: tuple(fold(str(c)) for c in cues) for key, cues in (raw.get("own_words") or {}).items()
     }
     return Subjects(
-        answered, unanswered, domain, place_questions, decisive, keeps, wins, complaints, own_words
+        answered,
+        unanswered,
+        domain,
+        place_questions,
+        decisive,
+        keeps,
+        wins,
+        complaints,
+        own_words,
+        {
+            key: tuple(fold(str(c)) for c in cues)
+            for key, cues in (raw.get("decisive_over_unanswered") or {}).items()
+        },
     )

@@ -68,6 +68,44 @@ def get_resolver() -> PlaceResolver:
             "Bonjour,\n\nMerci pour toutes ces précisions, c'est très utile.\n\nBien à vous,\nPaul",
             "Merci pour toutes ces précisions, c'est très utile.",
         ),
+        # A question whose subject is before it keeps the sentences before (two at most).
+        (
+            "Bonjour,\nOn nous dit que le Cher serait déjà dans le SPIE, d'autres disent que non. "
+            "Vous pouvez m'indiquer ce qu'il en est ?\nMerci,\nLéa",
+            "On nous dit que le Cher serait déjà dans le SPIE, d'autres disent que non. Vous "
+            "pouvez m'indiquer ce qu'il en est ?",
+        ),
+        (
+            "Notre CCAS est cité partout avec le RSA. On parle aussi du SPIE. J'ai honte de "
+            "demander. C'est quoi au juste, de quoi s'agit-il ?",
+            "On parle aussi du SPIE. J'ai honte de demander. C'est quoi au juste, de quoi "
+            "s'agit-il ?",
+        ),
+        (
+            "Bonjour, le dossier est bouclé depuis hier. Nous devons le transmettre à qui ?",
+            "le dossier est bouclé depuis hier. Nous devons le transmettre à qui ?",
+        ),
+        # Thanks before a question open the message; they are not its closing.
+        (
+            "Bonjour,\nMerci pour vos réponses. Sur quelle page lire le texte entier ?\nBien à "
+            "vous,\nIris",
+            "Sur quelle page lire le texte entier ?",
+        ),
+        # Thanks for something named: the thanks, not what they are for.
+        (
+            "Bonjour,\nJe tenais à vous remercier : vos explications sur les dates m'ont bien "
+            "aidée.\nCordialement,\nAnaïs",
+            "Je tenais à vous remercier",
+        ),
+        # A sentence that only refuses asks nothing; « pas X, mais Y » asks for Y.
+        (
+            "Inutile de me redonner la date limite. Qui contacter dans l'Ain ?",
+            "Qui contacter dans l'Ain ?",
+        ),
+        (
+            "Je ne cherche pas les partenaires, mais ce qu'est le SPIE",
+            "mais ce qu'est le SPIE",
+        ),
         # An announced question after a long story: what follows the announcement.
         (
             "Je reprends le dossier d'une collègue partie, le comité s'est réuni deux fois, on "
@@ -128,6 +166,19 @@ def test_a_second_question_is_kept_apart():
         ("si la mission locale sort du groupement en 2022 ?", "faq/partners", "group_changes"),
         ("faudra-t-il recruter un coordinateur à temps plein ?", "faq/expectations", "staffing"),
         ("qui sont les membres du jury ?", "faq/who_can_apply", "selection"),
+        ("les partenaires touchent-ils une aide financière ?", "faq/partners", "money"),
+        ("un seuil de population est-il fixé pour candidater ?", "faq/who_can_apply", "limits"),
+        ("peut-on redéposer tel quel le même dossier ?", "faq/who_can_apply", "reapplying"),
+        ("la liste paraîtra-t-elle au Journal officiel ?", "faq/more_info", "selection"),
+        # Whom to contact is answered whatever the subject.
+        ("budget de 20 000 €, je m'adresse à qui ?", "ask_contact", None),
+        ("Notre projet coûte 50 000 €, à qui je l'envoie ?", "faq/how_to_submit", None),
+        # A closing purpose clause says why one asks, not what: the period is in the sources.
+        (
+            "Sur quelle période les projets seront-ils menés, pour préparer notre budget.",
+            "ask_dates",
+            None,
+        ),
     ],
 )
 def test_unanswered_subjects(message: str, chosen: str, subject: str | None):
