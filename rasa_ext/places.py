@@ -41,10 +41,11 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.places.resolver import PlaceResolver, is_place_message
 from bot.places.store import place_data_from_files
 from bot.text import fold
-from bot.understanding.message_focus import signature_start
+from bot.understanding.message_focus import is_question, signature_start
 from bot.understanding.subjects import load_subjects, words_of
 from rasa_ext.message_focus import ORIGINAL_TEXT
 from rasa_ext.overrides import override_intent
+from rasa_ext.subject_guard import answer_key
 
 PLACE = "place"
 INFORM_PLACE = "inform_place"
@@ -83,6 +84,9 @@ class PlaceExtractor(GraphComponent, EntityExtractorMixin):
             "weak_intents": ["nlu_fallback", "greet", "goodbye", "thank", "answer"],
             # any_place_intents: asked with a place anywhere in the message, introduction too.
             "any_place_intents": ["ask_contact"],
+            # kept only on their own words: « asso à Chaufour, on monte un dossier » is no
+            # request for the self-test, whatever the classifiers chose.
+            "own_words_keep_intents": ["check_eligibility"],
         }
 
     @staticmethod
@@ -132,16 +136,22 @@ class PlaceExtractor(GraphComponent, EntityExtractorMixin):
         ]
         message.set(ENTITIES, entities, add_to_output=True)
         intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-        if spans and intent not in self.config["keep_intents"]:
+        if spans and not self._keeps(intent, message.get(TEXT) or text):
             # The question decides (message.get(TEXT) is the question part of a long message).
-            place_intent = self._place_intent(text, message.get(TEXT) or text, spans, intent)
+            place_intent = self._place_intent(text, message.get(TEXT) or text, spans, message)
             if place_intent:
                 override_intent(message, place_intent)
 
-    def _place_intent(
-        self, text: str, question: str, spans: list, intent: str | None
-    ) -> str | None:
+    def _keeps(self, intent: str | None, question: str) -> bool:
+        if intent not in self.config["keep_intents"]:
+            return False
+        return intent not in self.config["own_words_keep_intents"] or load_subjects().shows(
+            intent, question
+        )
+
+    def _place_intent(self, text: str, question: str, spans: list, message: Message) -> str | None:
         """What a message naming a place asks, when the bot knows better than the classifiers."""
+        intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
         if is_place_message(text, spans):
             return INFORM_PLACE  # « je suis à Ygrande », « et pour le 33 ? »
         about_place = (
@@ -157,8 +167,13 @@ class PlaceExtractor(GraphComponent, EntityExtractorMixin):
             # whom to contact is always asked for the place the message names (« Mairie de
             # Langogne. À qui s'adresser ? », « asso à Aubusson, vers qui se tourner ? »)
             return asked
+        # « Association Le Relais, 3 place de la Mairie, 42620 »: a message that asks nothing and
+        # shows none of the chosen answer's words gives its place.
+        asks_nothing = not is_question(question) and not load_subjects().shows(
+            answer_key(message) or "", question
+        )
         if (
-            intent in self.config["weak_intents"]
+            (intent in self.config["weak_intents"] or asks_nothing)
             and about_place
             and load_subjects().strong_subject(question) is None
         ):

@@ -85,6 +85,11 @@ def _unknown_message(resolution: Resolution, text: str) -> str:
             f"Je ne connais pas de département « {resolution.matched} » : ce n'est pas l'un des "
             f"{get_resolver().departement_count} départements. {ASK_PLACE}"
         )
+    if resolution.reason == "unknown_name":
+        return (
+            f"« {resolution.matched} » n'est pas l'un des {get_resolver().departement_count} "
+            f"départements, ni une commune que je connais. {ASK_PLACE}"
+        )
     if resolution.reason == "outside":
         where = f"« {resolution.matched} »" if resolution.matched else "Ce lieu"
         return (

@@ -171,6 +171,8 @@ UNKNOWN_DEPARTEMENT_NAME = re.compile(
     r"\bd[ée]partement (?:de la |de l['’]|du |des |de |d['’])"
     r"(?P<name>[A-ZÉÈÊÎÔ][^\W\d_]+(?:[- ](?:(?:et|sur|de|du|la)[- ])?[A-ZÉÈÊÎÔ][^\W\d_]+)*)"
 )
+# A run of words joined by hyphens, as one name: « Bas-Gers-Maritime », « Ville-sur-Tarn ».
+HYPHENATED_NAME = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)+")
 # « Riom c'est déjà dans le SPIE ? », « Tulle, c'est quel département ? »: the topic, then « c'est ».
 TOPIC_THEN_COMMENT = re.compile(r",?\s*(?:c['’]\s?est|c est|ce sont)\b", re.IGNORECASE)
 TOWN_POPULATION = 10_000  # a lone word naming a town this large is the town, even in lower case
@@ -618,11 +620,35 @@ class PlaceResolver:
             self._scan_typos(scan)
             if not scan.hits:
                 self._scan_unknown_departement(scan)
+            if not scan.hits and scan.unknown_compound:
+                self._report_unknown_compound(scan)
         return scan
 
     @property
     def departement_count(self) -> int:
         return len(self._departements)
+
+    def _report_unknown_compound(self, scan: _Scan) -> None:
+        """« et dans le Bas-Gers-Maritime ? »: said to be no known place, not read as the Gers
+        (nor the département of the conversation kept)."""
+        where = scan.text.find(scan.unknown_compound)
+        inside = [
+            i
+            for i, t in enumerate(scan.tokens)
+            if where <= t.start and t.end <= where + len(scan.unknown_compound)
+        ]
+        if inside:
+            scan.unknown_reason = "unknown_name"
+            scan.add(
+                _Hit(
+                    inside[0],
+                    inside[-1] + 1,
+                    0,
+                    [],
+                    reason=scan.unknown_reason,
+                    evidence=scan.unknown_compound,
+                )
+            )
 
     def _scan_unknown_departement(self, scan: _Scan) -> None:
         """« le département de la Haute-Armorique »: a name given as a département's that no
@@ -728,6 +754,10 @@ class PlaceResolver:
                     continue
                 if scan.prev(start) in ("au", "aux") and key in self._full:
                     continue  # « au plaisir »: « au » only comes before « Le … » (au Mans)
+                compound = scan.enclosing_compound(start, end)
+                if compound:
+                    scan.unknown_compound = compound
+                    continue
                 context = scan.departement_context(start, end)
                 hit = self._name_hit(
                     targets, start, end, scan.evidence(start, end), departement_context=context
@@ -744,6 +774,10 @@ class PlaceResolver:
             for start in range(len(tokens) - length + 1):
                 end = start + length
                 if not scan.typo_span_allowed(start, end):
+                    continue
+                compound = scan.enclosing_compound(start, end)
+                if compound:
+                    scan.unknown_compound = compound
                     continue
                 key = scan.key(start, end)
                 if len(key.replace(" ", "")) < MIN_FUZZY_LETTERS or self._exact_targets(key):
@@ -944,6 +978,7 @@ class _Scan:
         self.claimed = [False] * len(tokens)
         self.hits: list[_Hit] = []
         self.unknown_reason = ""
+        self.unknown_compound = ""  # « Bas-Gers-Maritime »: a name no place has, around a real one
         self.content = [
             i for i, token in enumerate(tokens) if token.norm not in IGNORED_WORDS | QUALIFIERS
         ]
@@ -974,6 +1009,17 @@ class _Scan:
 
     def prev(self, index: int, back: int = 1) -> str:
         return self.tokens[index - back].norm if index - back >= 0 else ""
+
+    def enclosing_compound(self, start: int, end: int) -> str:
+        """The capitalised hyphenated name that holds the span and more (« Bas-Gers-Maritime »
+        around « Gers »), or "". Known compound names (« Charente-Maritime ») were read whole
+        before their parts, so such a name is none of the places it contains."""
+        span_start, span_end = self.tokens[start].start, self.tokens[end - 1].end
+        for match in HYPHENATED_NAME.finditer(self.text):
+            if match.start() <= span_start and span_end <= match.end():
+                longer = (match.start(), match.end()) != (span_start, span_end)
+                return match.group() if longer and match.group()[:1].isupper() else ""
+        return ""
 
     def followed_by_unit(self, index: int) -> bool:
         token = self.tokens[index]

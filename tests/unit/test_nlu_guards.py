@@ -140,6 +140,20 @@ def test_a_place_does_not_make_an_unclear_or_unanswered_question_a_place(text: s
         ("Je suis à Quimperlé. Combien de territoires ont été retenus ?", "faq", "faq"),
         ("Quimperlé est-il déjà couvert par le SPIE ?", "faq", "ask_territory_status"),
         ("Est-ce que le Finistère expérimente déjà le SPIE ?", "faq", "ask_territory_status"),
+        # The self-test is kept on its own words only.
+        (
+            "Association d'insertion à Quimperlé, on monte un dossier avec le département",
+            "check_eligibility",
+            "ask_contact",
+        ),
+        (
+            "je suis à Quimperlé, je voudrais faire le test",
+            "check_eligibility",
+            "check_eligibility",
+        ),
+        # An address that asks nothing gives its place, whatever answer was guessed.
+        ("Association Le Lien, 2 rue du Port, 29300", "ask_dates", "inform_place"),
+        ("Quimperlé, la date limite", "ask_dates", "ask_dates"),
     ],
 )
 def test_what_a_named_place_decides(text: str, chosen: str, intent: str):

@@ -117,6 +117,10 @@ def test_store_down_gives_the_annuaire_link(monkeypatch: pytest.MonkeyPatch):
             "Je ne connais pas de département « Haute-Armorique » : ce n'est pas l'un des 101 "
             "départements",
         ),
+        (
+            "et dans le Haut-Cantal-Atlantique ?",
+            "« Haut-Cantal-Atlantique » n'est pas l'un des 101 départements, ni une commune",
+        ),
     ],
 )
 def test_a_departement_that_does_not_exist_is_said_so_even_when_one_is_known(text: str, said: str):

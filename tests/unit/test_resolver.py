@@ -452,6 +452,9 @@ def test_a_name_written_with_a_capital_heads_or_makes_the_message(
             "unknown_departement",
             "département de la Syldavie",  # « et » joins names, not the rest of the sentence
         ),
+        # A hyphenated name around a real one is neither (« Gers », « Ouzoir » inside).
+        ("et dans le Bas-Gers-Maritime ?", "unknown_name", "Bas-Gers-Maritime"),
+        ("je suis à Grand-Ouzoir", "unknown_name", "Grand-Ouzoir"),
         ("on a 0 euro", "no_place", None),  # a zero is no département number
         ("le directeur du département Insertion", "no_place", None),  # no « de »: a service
     ],
@@ -463,3 +466,21 @@ def test_a_departement_that_does_not_exist_is_read_as_a_place(
     result, spans = resolver.scan_text(sentence)
     assert (result.kind, result.reason) == ("unknown", reason)
     assert [sentence[s.start : s.end] for s in spans] == ([span] if span else [])
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Charente-Maritime", ["17"]),
+        ("asso à Aix-en-Provence", ["13"]),
+        ("mairie de Saint-Flour", ["15"]),
+        ("Lyon-7e", ["69"]),
+        ("Bourg-en-Bresse", ["01"]),
+        ("les Alpes-de-Haute-Provence", ["04"]),
+    ],
+)
+def test_hyphenated_names_that_exist_are_still_read(
+    resolver: PlaceResolver, sentence: str, expected: list[str]
+) -> None:
+    """Only a hyphenated name no place has is refused, not the real ones it looks like."""
+    assert codes(resolver.find_in_text(sentence)) == expected
