@@ -14,8 +14,18 @@ from rasa.shared.nlu.constants import (
     INTENT_NAME_KEY,
     INTENT_RANKING_KEY,
     PREDICTED_CONFIDENCE_KEY,
+    RESPONSE_SELECTOR,
 )
 from rasa.shared.nlu.training_data.message import Message
+
+
+def answer_key(message: Message, intent: str | None = None) -> str | None:
+    """faq/<key> for a retrieval intent (from the ResponseSelector), else the intent."""
+    intent = intent or (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+    if intent != "faq":
+        return intent
+    selected = (message.get(RESPONSE_SELECTOR) or {}).get("faq", {}).get("response", {})
+    return selected.get("intent_response_key")
 
 
 def override_intent(message: Message, intent: str, confidence: float = 1.0) -> None:

@@ -44,8 +44,7 @@ from bot.text import fold
 from bot.understanding.message_focus import is_question, signature_start
 from bot.understanding.subjects import load_subjects, words_of
 from rasa_ext.message_focus import ORIGINAL_TEXT
-from rasa_ext.overrides import override_intent
-from rasa_ext.subject_guard import answer_key
+from rasa_ext.overrides import answer_key, override_intent
 
 PLACE = "place"
 INFORM_PLACE = "inform_place"

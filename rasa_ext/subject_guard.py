@@ -22,6 +22,7 @@ from rasa.shared.nlu.constants import (
     INTENT_NAME_KEY,
     INTENT_RANKING_KEY,
     PREDICTED_CONFIDENCE_KEY,
+    RESPONSE_SELECTOR,
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
@@ -29,12 +30,11 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.understanding.message_focus import is_follow_up
 from bot.understanding.subjects import Subject, load_subjects
-from rasa_ext.overrides import override_intent, set_whole_message_entity
+from rasa_ext.overrides import answer_key, override_intent, set_whole_message_entity
 
 NOT_IN_SOURCES = "not_in_sources"
 SUBJECT = "subject"
 TOPIC = "topic"
-RESPONSE_SELECTOR = "response_selector"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
@@ -217,12 +217,3 @@ class SubjectGuard(GraphComponent, IntentClassifier):
         ):
             found.append(("faq", float(selected["confidence"])))
         return found
-
-
-def answer_key(message: Message, intent: str | None = None) -> str | None:
-    """faq/<key> for a retrieval intent (from the ResponseSelector), else the intent."""
-    intent = intent or (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-    if intent != "faq":
-        return intent
-    selected = (message.get(RESPONSE_SELECTOR) or {}).get("faq", {}).get("response", {})
-    return selected.get("intent_response_key")
